@@ -10,7 +10,9 @@ fi
 if [ "$(id -u)" -ne 0 ]; then
     echo "install-asterisk: Asterisk or sipp is missing and we are not root; install" >&2
     echo "  asterisk (16, Debian bullseye) and sip-tester, or run 'make test' as root." >&2
-    exit 1
+    # Outside CI the real-Asterisk tests are then skipped; in CI they fail (tests/lab).
+    [ -n "${CI:-}" ] && exit 1
+    exit 0
 fi
 
 # Same mirror and keyring as the machine's own Debian source.

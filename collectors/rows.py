@@ -1,0 +1,142 @@
+"""The PBX-neutral rows a connector produces and the store writes.
+
+A connector (the Asterisk AMI collector today, another PBX kind later) turns its protocol into
+these frozen dataclasses; storage and queries know nothing else. Each class maps to one table in
+`storage/schema.sql` with the same column names in the same order (`TABLE` names it).
+
+Times are timezone-aware UTC datetimes; durations are float seconds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import ClassVar
+
+# Outcomes of a caller's stay in one queue, as queue_log names the exit (see docs/kpis.md).
+OUTCOMES = ("answered", "abandoned", "timeout", "exitempty", "exitwithkey", "unknown")
+ENDED_BY = ("agent", "caller", "transfer")
+
+
+@dataclass(frozen=True, slots=True)
+class QueueCall:
+    """One caller's stay in one queue, written once when it is over.
+
+    `call_id` is the caller channel's Uniqueid (queue_log's callid). `wait_s` runs to the answer
+    or, for a lost call, to the moment the caller left. `gap` is true when the call was in
+    progress while the collector could not see the PBX, so part of it is unknown.
+    """
+
+    TABLE: ClassVar[str] = "queue_calls"
+
+    pbx: str
+    queue: str
+    call_id: str
+    linkedid: str | None
+    caller_num: str | None
+    caller_name: str | None
+    entered_at: datetime
+    position: int | None
+    outcome: str
+    wait_s: float | None
+    answered_at: datetime | None
+    agent: str | None
+    interface: str | None
+    talk_s: float | None
+    ended_by: str | None
+    ended_at: datetime | None
+    ring_attempts: int
+    source: str
+    gap: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class RingAttempt:
+    """One member rung for one queue caller (AgentCalled to its answer or no-answer)."""
+
+    TABLE: ClassVar[str] = "ring_attempts"
+
+    pbx: str
+    queue: str
+    call_id: str
+    agent: str | None
+    interface: str
+    started_at: datetime
+    ring_s: float | None
+    result: str  # answered | noanswer | canceled
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class MemberState:
+    """A queue member's state as last seen; the live board reads the newest row per member."""
+
+    TABLE: ClassVar[str] = "member_states"
+
+    pbx: str
+    queue: str
+    interface: str
+    member_name: str | None
+    status: int  # Asterisk device status 0-8 (AST_DEVICE_*)
+    paused: bool
+    paused_reason: str | None
+    in_call: bool
+    calls_taken: int
+    since: datetime
+    present: bool  # false once the member is removed from the queue
+
+
+@dataclass(frozen=True, slots=True)
+class WaitingCaller:
+    """A caller waiting in a queue now; `present=False` removes it from the live view."""
+
+    TABLE: ClassVar[str] = "waiting_callers"
+
+    pbx: str
+    queue: str
+    call_id: str
+    caller_num: str | None
+    caller_name: str | None
+    position: int | None
+    entered_at: datetime
+    present: bool
+    seen_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class RawEvent:
+    """An AMI event the collector used, kept compact for audits and replays."""
+
+    TABLE: ClassVar[str] = "raw_events"
+
+    pbx: str
+    session_id: int
+    received_at: datetime
+    event: str
+    uniqueid: str | None
+    payload: str  # JSON object of the event's fields
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionSession:
+    """One AMI connection (or a failed attempt): the gaps between sessions are visible."""
+
+    TABLE: ClassVar[str] = "connection_sessions"
+
+    pbx: str
+    session_id: int
+    started_at: datetime
+    ended_at: datetime | None
+    state: str  # connected | closed | auth_failed | unreachable
+    detail: str | None
+
+
+Row = QueueCall | RingAttempt | MemberState | WaitingCaller | RawEvent | ConnectionSession
+ROW_TYPES: tuple[type[Row], ...] = (
+    QueueCall,
+    RingAttempt,
+    MemberState,
+    WaitingCaller,
+    RawEvent,
+    ConnectionSession,
+)

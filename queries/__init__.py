@@ -1,0 +1,89 @@
+"""Named queries: every number Callboard shows comes from one `queries/<name>.sql` file.
+
+Each file opens with a comment header (title, definition, params). `run(name, con, **params)`
+binds the parameters (never formats them into SQL) and returns a pandas DataFrame; pages,
+notebooks, the CLI (`python -m queries`) and tests all call it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from errors import QueryError, StoreError
+from storage import store as _store
+
+QUERY_DIR = Path(__file__).parent
+_PARAM_RE = re.compile(r"\$([a-z_][a-z0-9_]*)")
+
+
+@dataclass(frozen=True)
+class NamedQuery:
+    """One query file: its header and SQL, and the `$params` the SQL uses."""
+
+    name: str
+    title: str
+    definition: str
+    params_help: str
+    sql: str
+    params: tuple[str, ...]
+
+
+def names() -> list[str]:
+    """Every named query, sorted."""
+    return sorted(p.stem for p in QUERY_DIR.glob("*.sql"))
+
+
+@cache
+def load(name: str) -> NamedQuery:
+    """Read and parse `queries/<name>.sql`; unknown names raise QueryError."""
+    if name not in names():
+        raise QueryError(f"unknown query {name!r}; known: {', '.join(names())}")
+    text = (QUERY_DIR / f"{name}.sql").read_text()
+    header: dict[str, str] = {}
+    key = ""
+    for line in text.splitlines():
+        if not line.startswith("--"):
+            break
+        body = line[2:].strip()
+        label, sep, rest = body.partition(":")
+        if sep and label in ("title", "definition", "params"):
+            key = label
+            header[key] = rest.strip()
+        elif key:
+            header[key] += " " + body
+    params = tuple(dict.fromkeys(_PARAM_RE.findall(text)))
+    return NamedQuery(name, header.get("title", name), header.get("definition", ""),
+                      header.get("params", ""), text, params)
+
+
+def run(name: str, con: duckdb.DuckDBPyConnection, **params: Any) -> pd.DataFrame:
+    """Run a named query with bound parameters; missing optional params are NULL."""
+    query = load(name)
+    unknown = sorted(set(params) - set(query.params))
+    if unknown:
+        raise QueryError(f"{name}: unknown parameter {unknown[0]!r} "
+                         f"(takes: {', '.join(query.params) or 'none'})")
+    values = {p: params.get(p) for p in query.params}
+    try:
+        return con.execute(query.sql, values).df()
+    except duckdb.Error as e:
+        raise QueryError(f"{name} failed: {e}") from None
+
+
+def read(name: str, **params: Any) -> pd.DataFrame:
+    """Run a named query on the store open in this process (the running service's)."""
+    store = _store.current()
+    if store is None:
+        raise StoreError("the store is not open in this process; start Callboard with `make run`")
+    cursor = store.cursor()
+    try:
+        return run(name, cursor, **params)
+    finally:
+        cursor.close()

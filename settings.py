@@ -1,0 +1,197 @@
+"""Callboard's settings: one frozen, typed object loaded from TOML plus environment overrides.
+
+Every field has a default and a help line (`FIELDS` below is the declarative table, as datasette
+keeps its settings); `tests/test_settings.py` fails if one is missing from
+`callboard.example.toml`. A bad value raises `ConfigError` naming the field, e.g.
+`pbx[0].port: must be an integer between 1 and 65535, got 'abc'`.
+
+Environment overrides (they win over the file):
+- `CALLBOARD_CONFIG`: path of the TOML file (default `callboard.toml` if it exists).
+- `CALLBOARD_<FIELD>` for each top-level field, e.g. `CALLBOARD_DB_PATH`, `CALLBOARD_HOST`.
+- A PBX's secret may be given as `secret_env = "NAME"`: the secret is read from `$NAME`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from errors import ConfigError
+
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+@dataclass(frozen=True)
+class PbxSettings:
+    """One Asterisk PBX reached over AMI."""
+
+    name: str
+    host: str = "127.0.0.1"
+    port: int = 5038
+    username: str = ""
+    secret: str = field(default="", repr=False)  # never printed: repr=False
+    ping_interval_s: float = 10.0
+
+    def describe(self) -> str:
+        """A safe one-line description (no secret) for logs and pages."""
+        return f"{self.name} ({self.username}@{self.host}:{self.port})"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The whole service's configuration; see FIELDS for help on each field."""
+
+    db_path: Path = Path("data/callboard.duckdb")
+    host: str = "127.0.0.1"
+    port: int = 8501
+    flush_interval_s: float = 0.25
+    poll_interval_s: float = 60.0
+    pbx: tuple[PbxSettings, ...] = ()
+    source: str = "defaults"  # where the settings came from, for the admin page
+
+
+# (name, help) of each top-level field; the PBX fields follow in PBX_FIELDS.
+FIELDS: tuple[tuple[str, str], ...] = (
+    ("db_path", "DuckDB file the service owns (only this process writes it)."),
+    ("host", "Address the web service binds to; loopback unless you publish it."),
+    ("port", "Port of the web service."),
+    ("flush_interval_s", "Longest time a received row waits before it is written."),
+    ("poll_interval_s", "Seconds between QueueStatus reconciliation polls."),
+)
+PBX_FIELDS: tuple[tuple[str, str], ...] = (
+    ("name", "Short unique name; every row is tagged with it."),
+    ("host", "AMI host."),
+    ("port", "AMI port (manager.conf `port`)."),
+    ("username", "AMI user (manager.conf section name)."),
+    ("secret", "AMI secret. Prefer secret_env so it stays out of the file."),
+    ("secret_env", "Name of an environment variable holding the secret."),
+    ("ping_interval_s", "Seconds between AMI pings; a silent peer is dropped after two."),
+)
+
+
+def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
+    """Load the TOML file (if any) and apply environment overrides; validate everything."""
+    env = os.environ if env is None else env
+    if path is None and env.get("CALLBOARD_CONFIG"):
+        path = Path(env["CALLBOARD_CONFIG"])
+    if path is None and Path("callboard.toml").exists():
+        path = Path("callboard.toml")
+    data: dict[str, Any] = {}
+    source = "defaults"
+    if path is not None:
+        data = _read_toml(path)
+        source = str(path)
+    for name, _ in FIELDS:
+        value = env.get(f"CALLBOARD_{name.upper()}")
+        if value is not None:
+            data[name] = value
+    return _build(data, env, source)
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as f:
+            return tomllib.load(f)
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"config file {path} is not valid TOML: {e}") from None
+
+
+def _build(data: dict[str, Any], env: Mapping[str, str], source: str) -> Settings:
+    known = {name for name, _ in FIELDS} | {"pbx"}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ConfigError(f"{unknown[0]}: unknown setting (known: {', '.join(sorted(known))})")
+    pbx_list = data.get("pbx", [])
+    if not isinstance(pbx_list, list):
+        raise ConfigError("pbx: must be a list of [[pbx]] tables")
+    pbxs = tuple(_build_pbx(i, p, env) for i, p in enumerate(pbx_list))
+    names = [p.name for p in pbxs]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise ConfigError(f"pbx: name {dupes[0]!r} is used twice; names must be unique")
+    return Settings(
+        db_path=Path(_text(data, "db_path", str(Settings.db_path))),
+        host=_text(data, "host", Settings.host),
+        port=_int(data, "port", Settings.port, 1, 65535),
+        flush_interval_s=_float(data, "flush_interval_s", Settings.flush_interval_s, 0.01, 5.0),
+        poll_interval_s=_float(data, "poll_interval_s", Settings.poll_interval_s, 1.0, 86400.0),
+        pbx=pbxs,
+        source=source,
+    )
+
+
+def _build_pbx(i: int, raw: Any, env: Mapping[str, str]) -> PbxSettings:
+    where = f"pbx[{i}]"
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: must be a table with name, host, port, username, secret")
+    known = {name for name, _ in PBX_FIELDS}
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        raise ConfigError(f"{where}.{unknown[0]}: unknown setting")
+    name = _text(raw, "name", "", where)
+    if not _NAME_RE.match(name):
+        raise ConfigError(f"{where}.name: must be 1-64 letters, digits, '.', '_' or '-'")
+    secret = _text(raw, "secret", "", where)
+    secret_env = _text(raw, "secret_env", "", where)
+    if secret_env:
+        if secret_env not in env:
+            raise ConfigError(f"{where}.secret_env: environment variable {secret_env} is not set")
+        secret = env[secret_env]
+    username = _text(raw, "username", "", where)
+    if not username:
+        raise ConfigError(f"{where}.username: required (the manager.conf user)")
+    return PbxSettings(
+        name=name,
+        host=_text(raw, "host", PbxSettings.host, where),
+        port=_int(raw, "port", PbxSettings.port, 1, 65535, where),
+        username=username,
+        secret=secret,
+        ping_interval_s=_float(raw, "ping_interval_s", PbxSettings.ping_interval_s, 0.2, 3600,
+                               where),
+    )
+
+
+def _text(data: Mapping[str, Any], key: str, default: str, where: str = "") -> str:
+    value = data.get(key, default)
+    if not isinstance(value, str):
+        raise ConfigError(f"{_path(where, key)}: must be text, got {type(value).__name__}")
+    return value
+
+
+def _int(data: Mapping[str, Any], key: str, default: int, lo: int, hi: int, where: str = "") -> int:
+    value = data.get(key, default)
+    try:
+        number = int(value)
+        ok = str(number) == str(value).strip() and lo <= number <= hi
+    except (TypeError, ValueError):
+        ok = False
+    if not ok or isinstance(value, bool):
+        raise ConfigError(f"{_path(where, key)}: must be an integer between {lo} and {hi}, "
+                          f"got {value!r}")
+    return number
+
+
+def _float(
+    data: Mapping[str, Any], key: str, default: float, lo: float, hi: float, where: str = ""
+) -> float:
+    value = data.get(key, default)
+    try:
+        number = float(value)
+        ok = lo <= number <= hi and not isinstance(value, bool)
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise ConfigError(f"{_path(where, key)}: must be a number between {lo} and {hi}, "
+                          f"got {value!r}")
+    return number
+
+
+def _path(where: str, key: str) -> str:
+    return f"{where}.{key}" if where else key

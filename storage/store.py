@@ -1,0 +1,204 @@
+"""The store: the one DuckDB connection that writes, fed through a queue, and reader cursors.
+
+DuckDB lets one process hold a file for writing, and within it one connection should own the
+writes. `Store` runs a writer thread that drains a queue of rows (collectors/rows.py), groups
+them by table and appends each group as one Arrow batch inside one transaction, at least every
+`flush_interval_s`. Everything else reads through `Store.cursor()` (a cursor per reader thread,
+as DuckDB requires), so a page never fights the writer for the file.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections import defaultdict
+from dataclasses import fields
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from collectors.rows import ROW_TYPES, Row
+from errors import StoreBusyError, StoreError
+
+log = logging.getLogger(__name__)
+
+_current: Store | None = None
+
+
+def current() -> Store | None:
+    """The store open in this process (the service's), which pages and queries read."""
+    return _current
+
+SCHEMA_SQL = Path(__file__).with_name("schema.sql")
+# Inserts go to these tables only; the name comes from the row class, never from input.
+_TABLES = {cls: cls.TABLE for cls in ROW_TYPES}
+_COLUMNS = {cls: [f.name for f in fields(cls)] for cls in ROW_TYPES}
+_MAX_BATCH = 50_000
+
+
+class _FlushMark:
+    """Put in the queue by `flush()`; set once every row queued before it is written."""
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+
+
+class Store:
+    """Owns the DuckDB file: schema, the writer thread, reader cursors, checkpoint on close."""
+
+    def __init__(self, path: Path, flush_interval_s: float = 0.25) -> None:
+        self.path = path
+        self.flush_interval_s = flush_interval_s
+        self._queue: queue.SimpleQueue[Row | _FlushMark | None] = queue.SimpleQueue()
+        self._con: duckdb.DuckDBPyConnection | None = None
+        self._thread: threading.Thread | None = None
+        self.rows_written = 0
+        self.batches_written = 0
+        self.last_error: str | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def open(self) -> Store:
+        """Open (or create) the file, apply the schema and start the writer."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._con = connect(self.path)
+        self._con.execute(SCHEMA_SQL.read_text())
+        self._thread = threading.Thread(target=self._run, name="store-writer", daemon=True)
+        self._thread.start()
+        global _current
+        _current = self
+        return self
+
+    def close(self) -> None:
+        """Write everything queued, checkpoint and close the file."""
+        global _current
+        if _current is self:
+            _current = None
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join()
+            self._thread = None
+        if self._con is not None:
+            self._con.execute("CHECKPOINT")
+            self._con.close()
+            self._con = None
+
+    def __enter__(self) -> Store:
+        return self.open()
+
+    def __exit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    # -- writing -----------------------------------------------------------------------------
+    def put(self, row: Row) -> None:
+        """Queue one row for the writer; never blocks, safe from any thread or the event loop."""
+        self._queue.put(row)
+
+    def flush(self, timeout: float = 10.0) -> None:
+        """Block until every row queued before this call is written."""
+        mark = _FlushMark()
+        self._queue.put(mark)
+        if not mark.done.wait(timeout):
+            raise StoreError(f"the store did not flush within {timeout:.0f} s")
+
+    # -- reading -----------------------------------------------------------------------------
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """A new cursor for one reader (one thread); cheap, close it when done."""
+        if self._con is None:
+            raise StoreError("the store is not open")
+        cur = self._con.cursor()
+        cur.execute("SET TimeZone = 'UTC'")
+        return cur
+
+    # -- the writer thread -------------------------------------------------------------------
+    def _run(self) -> None:
+        stopping = False
+        while not stopping:
+            batch, marks, stopping = self._collect()
+            if batch:
+                self._write_until_done(batch)
+            for mark in marks:
+                mark.done.set()
+
+    def _collect(self) -> tuple[list[Row], list[_FlushMark], bool]:
+        """Wait for a first item, then gather more until the flush interval ends."""
+        batch: list[Row] = []
+        marks: list[_FlushMark] = []
+        item = self._queue.get()
+        deadline = time.monotonic() + self.flush_interval_s
+        while True:
+            if item is None:
+                return batch, marks, True
+            if isinstance(item, _FlushMark):
+                marks.append(item)
+                return batch, marks, False  # a flush is waiting: write now
+            batch.append(item)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or len(batch) >= _MAX_BATCH:
+                return batch, marks, False
+            try:
+                item = self._queue.get(timeout=remaining)
+            except queue.Empty:
+                return batch, marks, False
+
+    def _write_until_done(self, batch: list[Row]) -> None:
+        # A failed write (disk full, file unwritable) keeps the batch and retries: rows that
+        # were received are not dropped. The error is kept for the admin page.
+        delay = 0.5
+        while True:
+            try:
+                self._write(batch)
+                self.last_error = None
+                return
+            except duckdb.Error as e:
+                self.last_error = f"writing to {self.path} failed: {e}"
+                log.error("%s; retrying in %.1f s", self.last_error, delay)
+                time.sleep(delay)
+                delay = min(delay * 2, 10.0)
+
+    def _write(self, batch: list[Row]) -> None:
+        assert self._con is not None
+        groups: dict[type[Row], list[Row]] = defaultdict(list)
+        for row in batch:
+            groups[type(row)].append(row)
+        con = self._con
+        con.execute("BEGIN TRANSACTION")
+        try:
+            for cls, rows in groups.items():
+                con.register("batch", _to_arrow(cls, rows))
+                con.execute(f"INSERT INTO {_TABLES[cls]} SELECT * FROM batch")  # noqa: S608
+                con.unregister("batch")
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        self.rows_written += len(batch)
+        self.batches_written += 1
+
+
+def _to_arrow(cls: type[Row], rows: list[Row]) -> pa.Table:
+    columns: dict[str, list[Any]] = {
+        name: [getattr(r, name) for r in rows] for name in _COLUMNS[cls]
+    }
+    return pa.table(columns)
+
+
+def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open the DuckDB file, turning a lock held by another process into a plain message."""
+    try:
+        con = duckdb.connect(str(path), read_only=read_only)
+    except duckdb.IOException as e:
+        if "lock" in str(e).lower():
+            raise StoreBusyError(
+                f"{path} is held by another process (normally the running Callboard service); "
+                "stop it, or read the Parquet export instead"
+            ) from None
+        raise StoreError(f"cannot open {path}: {e}") from None
+    con.execute("SET TimeZone = 'UTC'")
+    return con

@@ -1,0 +1,76 @@
+"""Settings: every field documented, bad values named, secrets kept out of reprs."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from errors import ConfigError
+from settings import FIELDS, PBX_FIELDS, load_settings
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "callboard.toml"
+    path.write_text(text)
+    return path
+
+
+def test_every_setting_is_in_the_example_file_with_its_help() -> None:
+    example = (REPO / "callboard.example.toml").read_text()
+    for name, help_text in FIELDS + PBX_FIELDS:
+        assert re.search(rf"^#? ?#? ?{name} = ", example, re.M), f"{name} missing from example"
+        assert help_text in example, f"help for {name} missing from example"
+
+
+def test_example_file_loads() -> None:
+    settings = load_settings(REPO / "callboard.example.toml", env={})
+    assert settings.pbx == () and settings.host == "127.0.0.1" and settings.port == 8501
+
+
+def test_pbx_with_secret_from_environment(tmp_path: Path) -> None:
+    path = write(tmp_path, '[[pbx]]\nname = "main"\nusername = "cb"\nsecret_env = "S"\n')
+    settings = load_settings(path, env={"S": "hunter2"})
+    (pbx,) = settings.pbx
+    assert pbx.secret == "hunter2"
+    assert "hunter2" not in repr(settings) and "hunter2" not in pbx.describe()
+
+
+@pytest.mark.parametrize(
+    ("text", "env", "message"),
+    [
+        ('port = "abc"', {}, "port: must be an integer between 1 and 65535, got 'abc'"),
+        ("port = 70000", {}, "port: must be an integer"),
+        ("flush_interval_s = -1", {}, "flush_interval_s: must be a number"),
+        ("colour = 1", {}, "colour: unknown setting"),
+        ('[[pbx]]\nname = "a"\nusername = "u"\nport = "x"', {}, "pbx[0].port: must be an integer"),
+        ('[[pbx]]\nname = "bad name!"\nusername = "u"', {}, "pbx[0].name: must be"),
+        ('[[pbx]]\nname = "a"', {}, "pbx[0].username: required"),
+        ('[[pbx]]\nname = "a"\nusername = "u"\nsecret_env = "NOPE"', {},
+         "pbx[0].secret_env: environment variable NOPE is not set"),
+        ('[[pbx]]\nname = "a"\nusername = "u"\n[[pbx]]\nname = "a"\nusername = "v"', {},
+         "pbx: name 'a' is used twice"),
+        ("port = 8501", {"CALLBOARD_PORT": "x"}, "port: must be an integer"),
+        ("this is not toml", {}, "is not valid TOML"),
+    ],
+)
+def test_bad_values_name_the_field(
+    tmp_path: Path, text: str, env: dict[str, str], message: str
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(write(tmp_path, text), env=env)
+    assert message in str(caught.value)
+
+
+def test_environment_overrides_the_file(tmp_path: Path) -> None:
+    path = write(tmp_path, "port = 8600\n")
+    settings = load_settings(path, env={"CALLBOARD_PORT": "8700", "CALLBOARD_DB_PATH": "x.db"})
+    assert settings.port == 8700 and settings.db_path == Path("x.db")
+
+
+def test_missing_file_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_settings(tmp_path / "nope.toml", env={})
