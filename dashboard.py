@@ -48,21 +48,8 @@ async def metrics(_request: Request) -> PlainTextResponse:
     return PlainTextResponse(text, media_type="text/plain; version=0.0.4")
 
 
-if get_script_run_ctx(suppress_warning=True) is None:
-    # Imported by the server (or run as `python dashboard.py`): build the ASGI app.
-    app = st.App(__file__, lifespan=lifespan,
-                 routes=[Route("/healthz", healthz), Route("/metrics", metrics)])
-else:
-    # Run by Streamlit for one browser session: route to the pages.
-    st.set_page_config(page_title="Callboard", page_icon=":telephone_receiver:", layout="wide")
-    st.navigation([
-        st.Page("pages/realtime.py", title="Realtime", icon=":material/monitoring:",
-                default=True),
-        st.Page("pages/pbx.py", title="PBX console", icon=":material/settings_phone:"),
-    ]).run()  # fmt: skip
-
-
-if __name__ == "__main__":
+def serve() -> None:
+    """`python dashboard.py`: serve on the configured address until SIGTERM or Ctrl-C."""
     logging.basicConfig(level=logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
@@ -73,3 +60,19 @@ if __name__ == "__main__":
     # this handler turns that into a normal exit instead of death by signal.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     app.run(config={"server.address": settings.host, "server.port": settings.port})
+
+
+if get_script_run_ctx(suppress_warning=True) is None:
+    # Imported by the server, or run as `python dashboard.py`: build the ASGI app.
+    app = st.App(__file__, lifespan=lifespan,
+                 routes=[Route("/healthz", healthz), Route("/metrics", metrics)])
+    if __name__ == "__main__":
+        serve()
+else:
+    # Run by Streamlit for one browser session (also as __main__): route to the pages.
+    st.set_page_config(page_title="Callboard", page_icon=":telephone_receiver:", layout="wide")
+    st.navigation([
+        st.Page("pages/realtime.py", title="Realtime", icon=":material/monitoring:",
+                default=True),
+        st.Page("pages/pbx.py", title="PBX console", icon=":material/settings_phone:"),
+    ]).run()  # fmt: skip

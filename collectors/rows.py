@@ -63,7 +63,7 @@ class RingAttempt:
     interface: str
     started_at: datetime
     ring_s: float | None
-    result: str  # answered | noanswer | canceled
+    result: str  # answered | noanswer | canceled (caller left) | other_answered (ringall)
     source: str
 
 

@@ -181,7 +181,8 @@ class CallTracker:
         rows: list[Row] = []
         answered = e.get("DestUniqueid", "")
         for dest, (interface, name, started) in stay.ringing.items():
-            result = "answered" if dest == answered else "canceled"  # ringall: the others stop
+            # ringall: the members who did not answer stop ringing; queue_log does not log them
+            result = "answered" if dest == answered else "other_answered"
             rows.append(self._attempt(stay, interface, name, at, None, result, started))
         stay.ringing.clear()
         return rows

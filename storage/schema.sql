@@ -34,7 +34,7 @@ CREATE TABLE IF NOT EXISTS ring_attempts (
     interface  VARCHAR NOT NULL,
     started_at TIMESTAMPTZ NOT NULL,
     ring_s     DOUBLE,
-    result     VARCHAR NOT NULL,      -- answered|noanswer|canceled
+    result     VARCHAR NOT NULL,      -- answered|noanswer|canceled|other_answered
     source     VARCHAR NOT NULL
 );
 
