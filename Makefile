@@ -17,6 +17,7 @@ quick: $(VENV)/.deps-dev lint
 
 lint: $(VENV)/.deps-dev
 	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
 	$(PY) -m mypy .
 
 # Asterisk 16 and sipp for the real-PBX tests; installs them when missing and we are root.

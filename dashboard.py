@@ -50,8 +50,9 @@ async def metrics(_request: Request) -> PlainTextResponse:
 
 def serve() -> None:
     """`python dashboard.py`: serve on the configured address until SIGTERM or Ctrl-C."""
-    logging.basicConfig(level=logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     try:
         settings = load_settings()
     except CallboardError as e:
@@ -64,8 +65,9 @@ def serve() -> None:
 
 if get_script_run_ctx(suppress_warning=True) is None:
     # Imported by the server, or run as `python dashboard.py`: build the ASGI app.
-    app = st.App(__file__, lifespan=lifespan,
-                 routes=[Route("/healthz", healthz), Route("/metrics", metrics)])
+    app = st.App(
+        __file__, lifespan=lifespan, routes=[Route("/healthz", healthz), Route("/metrics", metrics)]
+    )
     if __name__ == "__main__":
         serve()
 else:

@@ -48,13 +48,20 @@ class Service:
             name = f"collector:{collector.pbx.name}"
             self._tasks.append(asyncio.create_task(collector.run(), name=name))
         self._scheduler = AsyncIOScheduler()
-        self._scheduler.add_job(self._poll_queues, "interval",
-                                seconds=self.settings.poll_interval_s, id="queue-status-poll",
-                                max_instances=1, coalesce=True)
+        self._scheduler.add_job(
+            self._poll_queues,
+            "interval",
+            seconds=self.settings.poll_interval_s,
+            id="queue-status-poll",
+            max_instances=1,
+            coalesce=True,
+        )
         self._scheduler.start()
         if not self.collectors:
-            log.warning("no PBX configured: add a [[pbx]] table to callboard.toml "
-                        "(see callboard.example.toml)")
+            log.warning(
+                "no PBX configured: add a [[pbx]] table to callboard.toml "
+                "(see callboard.example.toml)"
+            )
         _current = self
         log.info("Callboard started: store %s, %d PBX", self.settings.db_path, len(self.collectors))
         return self
@@ -104,13 +111,19 @@ def metrics_text(service: Service) -> str:
     ]
     per_pbx = [c.status for c in service.collectors]
     lines += [f'callboard_pbx_up{{pbx="{s.name}"}} {int(s.state == "connected")}' for s in per_pbx]
-    lines += ["# HELP callboard_ami_events_total AMI events used.",
-              "# TYPE callboard_ami_events_total counter"]
+    lines += [
+        "# HELP callboard_ami_events_total AMI events used.",
+        "# TYPE callboard_ami_events_total counter",
+    ]
     lines += [f'callboard_ami_events_total{{pbx="{s.name}"}} {s.events}' for s in per_pbx]
-    lines += ["# HELP callboard_ami_reconnects_total Reconnections after a lost session.",
-              "# TYPE callboard_ami_reconnects_total counter"]
+    lines += [
+        "# HELP callboard_ami_reconnects_total Reconnections after a lost session.",
+        "# TYPE callboard_ami_reconnects_total counter",
+    ]
     lines += [f'callboard_ami_reconnects_total{{pbx="{s.name}"}} {s.reconnects}' for s in per_pbx]
-    lines += ["# HELP callboard_store_rows_written_total Rows appended to DuckDB.",
-              "# TYPE callboard_store_rows_written_total counter",
-              f"callboard_store_rows_written_total {service.store.rows_written}"]
+    lines += [
+        "# HELP callboard_store_rows_written_total Rows appended to DuckDB.",
+        "# TYPE callboard_store_rows_written_total counter",
+        f"callboard_store_rows_written_total {service.store.rows_written}",
+    ]
     return "\n".join(lines) + "\n"

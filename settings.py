@@ -153,8 +153,9 @@ def _build_pbx(i: int, raw: Any, env: Mapping[str, str]) -> PbxSettings:
         port=_int(raw, "port", PbxSettings.port, 1, 65535, where),
         username=username,
         secret=secret,
-        ping_interval_s=_float(raw, "ping_interval_s", PbxSettings.ping_interval_s, 0.2, 3600,
-                               where),
+        ping_interval_s=_float(
+            raw, "ping_interval_s", PbxSettings.ping_interval_s, 0.2, 3600, where
+        ),
     )
 
 
@@ -173,8 +174,9 @@ def _int(data: Mapping[str, Any], key: str, default: int, lo: int, hi: int, wher
     except (TypeError, ValueError):
         ok = False
     if not ok or isinstance(value, bool):
-        raise ConfigError(f"{_path(where, key)}: must be an integer between {lo} and {hi}, "
-                          f"got {value!r}")
+        raise ConfigError(
+            f"{_path(where, key)}: must be an integer between {lo} and {hi}, got {value!r}"
+        )
     return number
 
 
@@ -188,8 +190,9 @@ def _float(
     except (TypeError, ValueError):
         ok = False
     if not ok:
-        raise ConfigError(f"{_path(where, key)}: must be a number between {lo} and {hi}, "
-                          f"got {value!r}")
+        raise ConfigError(
+            f"{_path(where, key)}: must be a number between {lo} and {hi}, got {value!r}"
+        )
     return number
 
 

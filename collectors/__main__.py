@@ -25,8 +25,11 @@ from settings import PbxSettings, Settings, load_settings
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m collectors", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m collectors",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="collect until SIGTERM/SIGINT")
     run.add_argument("--config", type=Path, help="TOML settings file")
@@ -34,8 +37,9 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--name", default="pbx", help="PBX name for --ami")
     run.add_argument("--db", type=Path, help="DuckDB file (overrides the config)")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     try:
         settings = _settings(args)
     except CallboardError as e:
@@ -63,8 +67,9 @@ def _pbx_from_url(url: str, name: str) -> PbxSettings:
         port = parts.port or 5038
     except ValueError:
         raise ConfigError("--ami: the port must be a number between 1 and 65535") from None
-    return PbxSettings(name=name, host=parts.hostname, port=port,
-                       username=unquote(parts.username), secret=secret)
+    return PbxSettings(
+        name=name, host=parts.hostname, port=port, username=unquote(parts.username), secret=secret
+    )
 
 
 async def _run(settings: Settings) -> None:

@@ -164,8 +164,9 @@ class AmiSession:
             raise AmiLost("the AMI connection is closed")
         future = self._manager.send_action(dict(fields))
         lost = self._manager.lost
-        done, _ = await asyncio.wait({future, lost}, timeout=timeout,
-                                     return_when=asyncio.FIRST_COMPLETED)
+        done, _ = await asyncio.wait(
+            {future, lost}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+        )
         if future in done:
             return future.result()
         if lost in done:
@@ -214,4 +215,3 @@ def _reason(e: BaseException | None) -> str:
     if isinstance(e, TimeoutError):
         return "timed out"
     return getattr(e, "strerror", None) or str(e) or type(e).__name__
-

@@ -96,8 +96,9 @@ class AsteriskCollector:
         session = await AmiSession.open(self.pbx, self._on_event)
         self._session_id += 1
         started = _now()
-        self.sink(ConnectionSession(self.pbx.name, self._session_id, started, None,
-                                    "connected", None))
+        self.sink(
+            ConnectionSession(self.pbx.name, self._session_id, started, None, "connected", None)
+        )
         self._session = session
         try:
             async with session:
@@ -142,14 +143,23 @@ class AsteriskCollector:
         self.status.events += 1
         self.status.last_event_at = received
         at = datetime.fromtimestamp(received, UTC)
-        self.sink(RawEvent(self.pbx.name, self._session_id, at, name,
-                           event.get("Uniqueid") or None, json.dumps(event)))
+        self.sink(
+            RawEvent(
+                self.pbx.name,
+                self._session_id,
+                at,
+                name,
+                event.get("Uniqueid") or None,
+                json.dumps(event),
+            )
+        )
         for row in self.tracker.feed(event, at):
             self.sink(row)
 
     def _end_session(self, started: datetime, state: str, detail: str | None) -> None:
-        self.sink(ConnectionSession(self.pbx.name, self._session_id, started, _now(),
-                                    state, detail))
+        self.sink(
+            ConnectionSession(self.pbx.name, self._session_id, started, _now(), state, detail)
+        )
 
     def _failed(self, state: str, message: str, log_level: int) -> None:
         self.status.set(state, message)

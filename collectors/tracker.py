@@ -157,7 +157,9 @@ class CallTracker:
             return []
         stay.ring_attempts += 1
         stay.ringing[e.get("DestUniqueid", "")] = (
-            e.get("Interface", ""), _text(e.get("MemberName")), at
+            e.get("Interface", ""),
+            _text(e.get("MemberName")),
+            at,
         )
         return []
 
@@ -167,8 +169,17 @@ class CallTracker:
             return []
         interface, name, _ = stay.ringing.pop(e.get("DestUniqueid", ""), ("", None, at))
         ring_s = (_int(e.get("RingTime")) or 0) / 1000.0  # milliseconds here, unlike HoldTime
-        return [self._attempt(stay, interface or e.get("Interface", ""), name, at, ring_s,
-                              "noanswer", started=None)]
+        return [
+            self._attempt(
+                stay,
+                interface or e.get("Interface", ""),
+                name,
+                at,
+                ring_s,
+                "noanswer",
+                started=None,
+            )
+        ]
 
     def _connect(self, e: Event, at: datetime) -> list[Row]:
         stay = self._stay(e)
@@ -242,8 +253,11 @@ class CallTracker:
         # AgentComplete was once seen without the caller's Uniqueid: its Linkedid, or the agent
         # leg's DestLinkedid, is the caller's Uniqueid too.
         stays = self._stays
-        stay = (stays.get(e.get("Uniqueid", "")) or stays.get(e.get("Linkedid", ""))
-                or stays.get(e.get("DestLinkedid", "")))
+        stay = (
+            stays.get(e.get("Uniqueid", ""))
+            or stays.get(e.get("Linkedid", ""))
+            or stays.get(e.get("DestLinkedid", ""))
+        )
         if stay is None and e.get("Uniqueid", "") not in self._finished:
             self.unmatched += 1
         return stay
@@ -255,8 +269,9 @@ class CallTracker:
         self._finished[stay.call_id] = None
         if len(self._finished) > _FINISHED_KEPT:
             self._finished.popitem(last=False)
-        rows: list[Row] = [self._attempt(stay, i, n, at, None, "canceled", s)
-                           for i, n, s in stay.ringing.values()]
+        rows: list[Row] = [
+            self._attempt(stay, i, n, at, None, "canceled", s) for i, n, s in stay.ringing.values()
+        ]
         if stay.left_at is None:
             rows.append(self._waiting_row(stay, at, present=False))
         rows.append(QueueCall(

@@ -16,14 +16,17 @@ def links() -> None:
         st.error("Collection is not running in this process: start Callboard with `make run`.")
         return
     if not running.collectors:
-        st.info("No PBX configured. Add a `[[pbx]]` table to `callboard.toml` "
-                "(see `callboard.example.toml`).")
+        st.info(
+            "No PBX configured. Add a `[[pbx]]` table to `callboard.toml` "
+            "(see `callboard.example.toml`)."
+        )
         return
-    st.dataframe([c.status.as_dict() for c in running.collectors], hide_index=True,
-                 width="stretch")
+    st.dataframe([c.status.as_dict() for c in running.collectors], hide_index=True, width="stretch")
     store = running.store
-    st.caption(f"Store {store.path}: {store.rows_written} rows written"
-               + (f" — last error: {store.last_error}" if store.last_error else ""))
+    st.caption(
+        f"Store {store.path}: {store.rows_written} rows written"
+        + (f" — last error: {store.last_error}" if store.last_error else "")
+    )
 
 
 links()

@@ -17,13 +17,17 @@ st.title("Realtime")
 def live() -> None:
     running = service.current()
     if running is not None and not running.collectors:
-        st.info("No PBX is configured, so there is nothing live to show. Add a `[[pbx]]` table "
-                "(name, host, port, username, secret_env) to `callboard.toml` — see "
-                "`callboard.example.toml` — and restart.")
+        st.info(
+            "No PBX is configured, so there is nothing live to show. Add a `[[pbx]]` table "
+            "(name, host, port, username, secret_env) to `callboard.toml` — see "
+            "`callboard.example.toml` — and restart."
+        )
     for status in running.collectors if running else []:
         if status.status.state != "connected":
-            st.warning(f"PBX **{status.pbx.name}** is {status.status.state}: the figures below "
-                       f"are not live. {status.status.last_error or ''}")
+            st.warning(
+                f"PBX **{status.pbx.name}** is {status.status.state}: the figures below "
+                f"are not live. {status.status.last_error or ''}"
+            )
     try:
         waiting = queries.read("live_waiting")
         members = queries.read("live_members")
@@ -37,9 +41,23 @@ def live() -> None:
     st.subheader("Agents")
     st.dataframe(members, hide_index=True, width="stretch")
     st.subheader(f"Today's calls ({len(calls)})")
-    st.dataframe(calls[["queue", "call_id", "caller_num", "entered_at", "outcome", "wait_s",
-                        "agent", "talk_s", "ended_by"]].iloc[::-1],
-                 hide_index=True, width="stretch")
+    st.dataframe(
+        calls[
+            [
+                "queue",
+                "call_id",
+                "caller_num",
+                "entered_at",
+                "outcome",
+                "wait_s",
+                "agent",
+                "talk_s",
+                "ended_by",
+            ]
+        ].iloc[::-1],
+        hide_index=True,
+        width="stretch",
+    )
     st.caption(f"Updated {datetime.now(UTC):%H:%M:%S} UTC")
 
 

@@ -59,8 +59,14 @@ def load(name: str) -> NamedQuery:
         elif key:
             header[key] += " " + body
     params = tuple(dict.fromkeys(_PARAM_RE.findall(text)))
-    return NamedQuery(name, header.get("title", name), header.get("definition", ""),
-                      header.get("params", ""), text, params)
+    return NamedQuery(
+        name,
+        header.get("title", name),
+        header.get("definition", ""),
+        header.get("params", ""),
+        text,
+        params,
+    )
 
 
 def run(name: str, con: duckdb.DuckDBPyConnection, **params: Any) -> pd.DataFrame:
@@ -68,8 +74,9 @@ def run(name: str, con: duckdb.DuckDBPyConnection, **params: Any) -> pd.DataFram
     query = load(name)
     unknown = sorted(set(params) - set(query.params))
     if unknown:
-        raise QueryError(f"{name}: unknown parameter {unknown[0]!r} "
-                         f"(takes: {', '.join(query.params) or 'none'})")
+        raise QueryError(
+            f"{name}: unknown parameter {unknown[0]!r} (takes: {', '.join(query.params) or 'none'})"
+        )
     values = {p: params.get(p) for p in query.params}
     try:
         return con.execute(query.sql, values).df()

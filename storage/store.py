@@ -34,6 +34,7 @@ def current() -> Store | None:
     """The store open in this process (the service's), which pages and queries read."""
     return _current
 
+
 SCHEMA_SQL = Path(__file__).with_name("schema.sql")
 # Inserts go to these tables only; the name comes from the row class, never from input.
 _TABLES = {cls: cls.TABLE for cls in ROW_TYPES}

@@ -37,11 +37,19 @@ def get(url: str) -> tuple[int, str]:
 def server(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[str]]]:
     port = free_port()
     config = tmp_path / "callboard.toml"
-    config.write_text(f'db_path = "{tmp_path / "cb.duckdb"}"\nport = {port}\n'
-                      '[[pbx]]\nname = "down"\nport = 1\nusername = "u"\nsecret = "s3cr3t-x"\n')
+    config.write_text(
+        f'db_path = "{tmp_path / "cb.duckdb"}"\nport = {port}\n'
+        '[[pbx]]\nname = "down"\nport = 1\nusername = "u"\nsecret = "s3cr3t-x"\n'
+    )
     env = {**os.environ, "CALLBOARD_CONFIG": str(config)}
-    proc = subprocess.Popen([sys.executable, "dashboard.py"], cwd=REPO, env=env, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [sys.executable, "dashboard.py"],
+        cwd=REPO,
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:

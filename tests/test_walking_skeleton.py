@@ -23,8 +23,14 @@ pytestmark = pytest.mark.asterisk
 
 
 def lab_settings(lab: AsteriskLab, db: Path) -> Settings:
-    pbx = PbxSettings(name="lab", host=lab.ami_host, port=lab.ami_port,
-                      username=lab.ami_username, secret=lab.ami_secret, ping_interval_s=2.0)
+    pbx = PbxSettings(
+        name="lab",
+        host=lab.ami_host,
+        port=lab.ami_port,
+        username=lab.ami_username,
+        secret=lab.ami_secret,
+        ping_interval_s=2.0,
+    )
     return Settings(db_path=db, flush_interval_s=0.1, pbx=(pbx,))
 
 
@@ -47,7 +53,7 @@ async def test_three_calls_reach_store_page_and_match_queue_log(
         await asyncio.to_thread(lab.start_agent, "1002", answer_after_s=1.0, talk_s=3.0)
         # Two callers take both agents; the third waits, then hangs up after 3 s: an abandon.
         callers = [lab.call("600", "71001"), lab.call("600", "71002")]
-        await asyncio.sleep(0.3)  # they are answered before the third joins
+        await asyncio.to_thread(lab.wait_busy, "Alice", "Bob")
         callers.append(lab.call("600", "71003", hangup_after_s=3.0))
         for caller in callers:
             await asyncio.to_thread(caller.wait, 30)
@@ -67,9 +73,11 @@ async def test_three_calls_reach_store_page_and_match_queue_log(
 
         # The realtime page, run in this process, shows the agents and the three outcomes.
         page = await asyncio.to_thread(
-            lambda: AppTest.from_file(str(REPO / "dashboard.py"), default_timeout=30).run())
+            lambda: AppTest.from_file(str(REPO / "dashboard.py"), default_timeout=30).run()
+        )
         assert not page.exception
         _, members, shown = (df.value for df in page.dataframe)
         assert {"Alice", "Bob", "Carol"} <= set(members["member_name"])
         assert dict(zip(shown["call_id"], shown["outcome"], strict=True)) == dict(
-            zip(calls.index, calls["outcome"], strict=True))
+            zip(calls.index, calls["outcome"], strict=True)
+        )

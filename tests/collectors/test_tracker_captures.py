@@ -24,8 +24,10 @@ def ami_and_queue_log(
     rows, tracker = replay(folder)
     ami = {r.call_id: r for r in rows if isinstance(r, QueueCall)}
     attempts = [r for r in rows if isinstance(r, RingAttempt)]
-    qlog = {c.call_id: c for c in fold_calls((folder / "queue_log").read_text().splitlines(),
-                                             pbx="lab").calls}
+    qlog = {
+        c.call_id: c
+        for c in fold_calls((folder / "queue_log").read_text().splitlines(), pbx="lab").calls
+    }
     assert tracker.unmatched == 0 and tracker.waiting() == []
     return ami, qlog, attempts
 
@@ -37,13 +39,21 @@ def test_every_call_agrees_with_queue_log(captures: Path, scenario: str) -> None
     for call_id, a in ami.items():
         q = qlog[call_id]
         where = f"{scenario} call {call_id}"
-        assert (a.queue, a.outcome, a.agent, a.ended_by) == (q.queue, q.outcome, q.agent,
-                                                           q.ended_by), where
+        assert (a.queue, a.outcome, a.agent, a.ended_by) == (
+            q.queue,
+            q.outcome,
+            q.agent,
+            q.ended_by,
+        ), where
         # queue_log does not log the ringall members who lost the race to answer.
-        lost_race = sum(1 for r in attempts if r.call_id == call_id
-                        and r.result == "other_answered")
+        lost_race = sum(
+            1 for r in attempts if r.call_id == call_id and r.result == "other_answered"
+        )
         assert (a.caller_num, a.position, a.ring_attempts - lost_race) == (
-            q.caller_num, q.position, q.ring_attempts), where
+            q.caller_num,
+            q.position,
+            q.ring_attempts,
+        ), where
         assert a.wait_s is not None and q.wait_s is not None
         assert abs(a.wait_s - q.wait_s) <= TOLERANCE_S, where
         lag = a.entered_at.timestamp() - q.entered_at.timestamp()
@@ -58,8 +68,12 @@ def test_mixed_scenario_outcomes(captures: Path) -> None:
     ami, _, _ = ami_and_queue_log(captures / "b_mixed")
     outcomes = Counter((c.outcome, c.ended_by) for c in ami.values())
     # summary.json: 12 COMPLETEAGENT, 2 COMPLETECALLER, 3 ABANDON, 3 EXITWITHTIMEOUT.
-    assert outcomes == {("answered", "agent"): 12, ("answered", "caller"): 2,
-                        ("abandoned", None): 3, ("timeout", None): 3}
+    assert outcomes == {
+        ("answered", "agent"): 12,
+        ("answered", "caller"): 2,
+        ("abandoned", None): 3,
+        ("timeout", None): 3,
+    }
 
 
 def test_first_abandon_worked_by_hand(captures: Path) -> None:

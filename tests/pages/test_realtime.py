@@ -14,12 +14,41 @@ from tests.conftest import REPO
 
 def seed(store: Store) -> None:
     now = datetime.now(UTC).replace(microsecond=0)
-    store.put(MemberState("p", "support", "PJSIP/1001", "Alice", 1, False, None, False, 3,
-                          now - timedelta(minutes=5), True))
-    store.put(MemberState("p", "support", "PJSIP/1002", "Bob", 1, True, "lunch", False, 1,
-                          now - timedelta(minutes=2), True))
-    store.put(WaitingCaller("p", "support", "9.1", "555", "Ann", 1, now - timedelta(seconds=30),
-                            True, now))
+    store.put(
+        MemberState(
+            "p",
+            "support",
+            "PJSIP/1001",
+            "Alice",
+            1,
+            False,
+            None,
+            False,
+            3,
+            now - timedelta(minutes=5),
+            True,
+        )
+    )
+    store.put(
+        MemberState(
+            "p",
+            "support",
+            "PJSIP/1002",
+            "Bob",
+            1,
+            True,
+            "lunch",
+            False,
+            1,
+            now - timedelta(minutes=2),
+            True,
+        )
+    )
+    store.put(
+        WaitingCaller(
+            "p", "support", "9.1", "555", "Ann", 1, now - timedelta(seconds=30), True, now
+        )
+    )
     for i, outcome in enumerate(["answered", "abandoned"]):
         store.put(QueueCall(
             pbx="p", queue="support", call_id=f"9.{10 + i}", linkedid=None, caller_num="556",
@@ -38,7 +67,9 @@ def test_realtime_page_shows_agents_waiting_callers_and_todays_calls(store: Stor
     waiting, members, calls = frames[0], frames[1], frames[2]
     assert list(waiting["call_id"]) == ["9.1"]
     assert dict(zip(members["member_name"], members["state"], strict=True)) == {
-        "Alice": "available", "Bob": "paused"}
+        "Alice": "available",
+        "Bob": "paused",
+    }
     assert members.set_index("member_name").loc["Bob", "paused_reason"] == "lunch"
     # The page shows what the named query returns, newest first.
     expected = queries.read("calls")

@@ -12,8 +12,18 @@ from errors import QueryError
 from storage.store import Store
 
 T0 = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
-STABLE = ["pbx", "queue", "call_id", "entered_at", "outcome", "wait_s", "agent", "talk_s",
-          "ended_by", "source"]
+STABLE = [
+    "pbx",
+    "queue",
+    "call_id",
+    "entered_at",
+    "outcome",
+    "wait_s",
+    "agent",
+    "talk_s",
+    "ended_by",
+    "source",
+]
 
 
 def put_calls(store: Store) -> None:
@@ -40,8 +50,9 @@ def test_calls_has_the_stable_columns_first(store: Store) -> None:
 
 def test_calls_start_and_end_are_bound_and_half_open(store: Store) -> None:
     put_calls(store)
-    frame = queries.run("calls", store.cursor(), start=T0 + timedelta(hours=1),
-                        end=T0 + timedelta(hours=2))
+    frame = queries.run(
+        "calls", store.cursor(), start=T0 + timedelta(hours=1), end=T0 + timedelta(hours=2)
+    )
     assert list(frame["call_id"]) == ["1.1"]  # start inclusive, end exclusive
 
 
