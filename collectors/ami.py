@@ -54,9 +54,15 @@ class _Protocol(AMIProtocol):
     factory: _Manager
     closed: bool
 
+    def __init__(self, manager: _Manager) -> None:
+        super().__init__()
+        self._manager = manager
+
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
         self.frames = FrameReader()
+        # Attach now, not after create_connection returns: the banner may already be here.
+        self._manager.attach(self)
 
     def data_received(self, data: bytes) -> None:
         self.factory.bytes_received += len(data)
@@ -122,11 +128,10 @@ class AmiSession:
         manager = _Manager(on_event)
         try:
             _, protocol = await asyncio.wait_for(
-                loop.create_connection(_Protocol, pbx.host, pbx.port), timeout
+                loop.create_connection(lambda: _Protocol(manager), pbx.host, pbx.port), timeout
             )
         except (OSError, TimeoutError) as e:
             raise AmiUnreachable(f"cannot reach {pbx.host}:{pbx.port}: {_reason(e)}") from None
-        manager.attach(protocol)
         session = cls(pbx, manager, version="")
         try:
             reply = await session.action(

@@ -10,6 +10,7 @@ what /healthz, /metrics and the admin page show.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import random
@@ -20,7 +21,7 @@ from datetime import UTC, datetime
 
 from collectors.ami import AmiAuthError, AmiError, AmiSession, filters_for
 from collectors.rows import ConnectionSession, RawEvent, Row
-from collectors.tracker import USED_EVENTS, CallTracker
+from collectors.tracker import SYSTEM_EVENTS, USED_EVENTS, CallTracker
 from settings import PbxSettings
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,8 @@ class PbxStatus:
     last_error: str | None = None
     version: str | None = None
     malformed: int = 0
+    booted_at: float | None = None  # from FullyBooted Uptime
+    reloaded_at: float | None = None  # from FullyBooted LastReload, or a Reload event
 
     def set(self, state: str, error: str | None = None) -> None:
         if state != self.state:
@@ -51,13 +54,10 @@ class PbxStatus:
             self.last_error = error
 
     def as_dict(self) -> dict[str, object]:
-        now = time.time()
-        age = None if self.last_event_at is None else round(now - self.last_event_at, 3)
-        return {
-            "name": self.name, "state": self.state, "since": self.since,
-            "last_event_age_s": age, "events": self.events, "reconnects": self.reconnects,
-            "last_error": self.last_error, "version": self.version, "malformed": self.malformed,
-        }  # fmt: skip
+        """Every field, plus the last event's age; nothing secret is ever held here."""
+        fields = dataclasses.asdict(self)
+        age = None if self.last_event_at is None else round(time.time() - self.last_event_at, 3)
+        return {**fields, "last_event_age_s": age}
 
 
 class AsteriskCollector:
@@ -153,8 +153,22 @@ class AsteriskCollector:
                 json.dumps(event),
             )
         )
+        if name in SYSTEM_EVENTS:
+            self._system_event(name, event, received)
         for row in self.tracker.feed(event, at):
             self.sink(row)
+
+    def _system_event(self, name: str, event: dict[str, str], received: float) -> None:
+        if name == "FullyBooted":
+            uptime, reload = event.get("Uptime", ""), event.get("LastReload", "")
+            if uptime.isdigit():
+                self.status.booted_at = received - int(uptime)
+            if reload.isdigit():
+                self.status.reloaded_at = received - int(reload)
+        elif name == "Reload":
+            self.status.reloaded_at = received
+        elif name == "Shutdown":  # panoramisk then ends the session; we reconnect
+            self.status.set("disconnected", f"the PBX is shutting down ({event.get('Shutdown')})")
 
     def _end_session(self, started: datetime, state: str, detail: str | None) -> None:
         self.sink(

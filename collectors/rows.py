@@ -63,7 +63,8 @@ class RingAttempt:
     interface: str
     started_at: datetime
     ring_s: float | None
-    result: str  # answered | noanswer | canceled (caller left) | other_answered (ringall)
+    # answered | noanswer | canceled (caller left) | other_answered (ringall) | dumped
+    result: str
     source: str
 
 
@@ -82,8 +83,11 @@ class MemberState:
     paused_reason: str | None
     in_call: bool
     calls_taken: int
-    since: datetime
+    since: datetime  # when this state (status, paused, in call, present) began
     present: bool  # false once the member is removed from the queue
+    penalty: int
+    ringinuse: bool
+    membership: str  # static | dynamic | realtime
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +104,32 @@ class WaitingCaller:
     position: int | None
     entered_at: datetime
     present: bool
+    seen_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceState:
+    """A device's state change (AMI DeviceStateChange), e.g. PJSIP/1001 NOT_INUSE."""
+
+    TABLE: ClassVar[str] = "device_states"
+
+    pbx: str
+    device: str
+    state: str
+    seen_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ContactState:
+    """A SIP contact's reachability (AMI ContactStatus), with its qualify round trip."""
+
+    TABLE: ClassVar[str] = "contact_states"
+
+    pbx: str
+    aor: str
+    uri: str
+    status: str  # Reachable | Unreachable | NonQualified | Removed | Created | ...
+    rtt_ms: float | None
     seen_at: datetime
 
 
@@ -131,12 +161,23 @@ class ConnectionSession:
     detail: str | None
 
 
-Row = QueueCall | RingAttempt | MemberState | WaitingCaller | RawEvent | ConnectionSession
+Row = (
+    QueueCall
+    | RingAttempt
+    | MemberState
+    | WaitingCaller
+    | DeviceState
+    | ContactState
+    | RawEvent
+    | ConnectionSession
+)
 ROW_TYPES: tuple[type[Row], ...] = (
     QueueCall,
     RingAttempt,
     MemberState,
     WaitingCaller,
+    DeviceState,
+    ContactState,
     RawEvent,
     ConnectionSession,
 )

@@ -21,7 +21,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
-from collectors.rows import MemberState, QueueCall, RingAttempt, Row, WaitingCaller
+from collectors.rows import (
+    ContactState,
+    DeviceState,
+    MemberState,
+    QueueCall,
+    RingAttempt,
+    Row,
+    WaitingCaller,
+)
 
 Event = Mapping[str, str]
 
@@ -225,6 +233,8 @@ class CallTracker:
             paused_reason=reason if paused else None, in_call=e.get("InCall") == "1",
             calls_taken=_int(e.get("CallsTaken")) or 0, since=at,
             present=e.get("Event") != "QueueMemberRemoved",
+            penalty=_int(e.get("Penalty")) or 0, ringinuse=e.get("Ringinuse") == "1",
+            membership=e.get("Membership") or "static",
         )  # fmt: skip
         if old is not None and _same_state(old, row):
             row = replace(row, since=old.since)
@@ -232,6 +242,16 @@ class CallTracker:
             return [] if row == old else [row]
         self._members[key] = row
         return [row]
+
+    def _device(self, e: Event, at: datetime) -> list[Row]:
+        device = e.get("Device", "")
+        return [DeviceState(self.pbx, device, e.get("State", ""), at)] if device else []
+
+    def _contact(self, e: Event, at: datetime) -> list[Row]:
+        usec = _int(e.get("RoundtripUsec"))
+        return [ContactState(self.pbx, e.get("AOR", ""), e.get("URI", ""),
+                             e.get("ContactStatus", ""), None if usec is None else usec / 1000,
+                             at)]  # fmt: skip
 
     def _entry(self, e: Event, at: datetime) -> list[Row]:
         # A QueueStatus snapshot's QueueEntry: a caller already waiting when we connected.
@@ -350,8 +370,14 @@ _HANDLERS = {
     "QueueMemberAdded": CallTracker._member,
     "QueueMemberRemoved": CallTracker._member,
     "QueueMemberPause": CallTracker._member,
+    "QueueMemberPenalty": CallTracker._member,
+    "QueueMemberRinginuse": CallTracker._member,
+    "DeviceStateChange": CallTracker._device,
+    "ContactStatus": CallTracker._contact,
     "QueueMember": CallTracker._member,  # QueueStatus snapshot
     "QueueEntry": CallTracker._entry,  # QueueStatus snapshot
 }
+# Events that change only the PBX's status (collector.py reads them; no rows of their own).
+SYSTEM_EVENTS = frozenset({"FullyBooted", "Shutdown", "Reload"})
 # The events the collector asks the PBX for (AMI Filter) and keeps raw.
-USED_EVENTS = frozenset(_HANDLERS) - {"QueueMember", "QueueEntry"}
+USED_EVENTS = (frozenset(_HANDLERS) | SYSTEM_EVENTS) - {"QueueMember", "QueueEntry"}

@@ -34,7 +34,7 @@ CREATE TABLE IF NOT EXISTS ring_attempts (
     interface  VARCHAR NOT NULL,
     started_at TIMESTAMPTZ NOT NULL,
     ring_s     DOUBLE,
-    result     VARCHAR NOT NULL,      -- answered|noanswer|canceled|other_answered
+    result     VARCHAR NOT NULL,      -- answered|noanswer|canceled|other_answered|dumped
     source     VARCHAR NOT NULL
 );
 
@@ -48,8 +48,11 @@ CREATE TABLE IF NOT EXISTS member_states (
     paused_reason VARCHAR,
     in_call       BOOLEAN NOT NULL,
     calls_taken   INTEGER NOT NULL,
-    since         TIMESTAMPTZ NOT NULL,
-    present       BOOLEAN NOT NULL
+    since         TIMESTAMPTZ NOT NULL,   -- when this state began
+    present       BOOLEAN NOT NULL,
+    penalty       INTEGER NOT NULL,
+    ringinuse     BOOLEAN NOT NULL,
+    membership    VARCHAR NOT NULL        -- static|dynamic|realtime
 );
 
 CREATE TABLE IF NOT EXISTS waiting_callers (
@@ -62,6 +65,22 @@ CREATE TABLE IF NOT EXISTS waiting_callers (
     entered_at  TIMESTAMPTZ NOT NULL,
     present     BOOLEAN NOT NULL,
     seen_at     TIMESTAMPTZ NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS device_states (
+    pbx    VARCHAR NOT NULL,
+    device VARCHAR NOT NULL,
+    state  VARCHAR NOT NULL,
+    seen_at TIMESTAMPTZ NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS contact_states (
+    pbx    VARCHAR NOT NULL,
+    aor    VARCHAR NOT NULL,
+    uri    VARCHAR NOT NULL,
+    status VARCHAR NOT NULL,
+    rtt_ms DOUBLE,
+    seen_at TIMESTAMPTZ NOT NULL
 );
 
 -- Raw AMI events the collector used. zstd: about 4x smaller than the default for JSON text.

@@ -12,38 +12,23 @@ from storage.store import Store
 from tests.conftest import REPO
 
 
+def member(
+    interface: str, name: str, paused: bool, reason: str | None, since: datetime
+) -> MemberState:
+    return MemberState(
+        pbx="p", queue="support", interface=interface, member_name=name, status=1,
+        paused=paused, paused_reason=reason, in_call=False, calls_taken=0, since=since,
+        present=True, penalty=0, ringinuse=False, membership="static",
+    )  # fmt: skip
+
+
 def seed(store: Store) -> None:
     now = datetime.now(UTC).replace(microsecond=0)
-    store.put(
-        MemberState(
-            "p",
-            "support",
-            "PJSIP/1001",
-            "Alice",
-            1,
-            False,
-            None,
-            False,
-            3,
-            now - timedelta(minutes=5),
-            True,
-        )
-    )
-    store.put(
-        MemberState(
-            "p",
-            "support",
-            "PJSIP/1002",
-            "Bob",
-            1,
-            True,
-            "lunch",
-            False,
-            1,
-            now - timedelta(minutes=2),
-            True,
-        )
-    )
+    for interface, name, paused, reason, since in [
+        ("PJSIP/1001", "Alice", False, None, now - timedelta(minutes=5)),
+        ("PJSIP/1002", "Bob", True, "lunch", now - timedelta(minutes=2)),
+    ]:
+        store.put(member(interface, name, paused, reason, since))
     store.put(
         WaitingCaller(
             "p", "support", "9.1", "555", "Ann", 1, now - timedelta(seconds=30), True, now
