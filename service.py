@@ -35,7 +35,7 @@ class Service:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.store = Store(settings.db_path, settings.flush_interval_s)
+        self.store = Store(settings.db_path, settings.flush_interval_s, settings.agents)
         self.collectors = [AsteriskCollector(p, self.store.put) for p in settings.pbx]
         self.started_at = time.time()
         self._tasks: list[asyncio.Task[None]] = []

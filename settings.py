@@ -43,6 +43,16 @@ class PbxSettings:
 
 
 @dataclass(frozen=True)
+class AgentSettings:
+    """Who a queue member is: a display name and the omnichannel platform's username."""
+
+    interface: str
+    name: str | None = None
+    username: str | None = None
+    pbx: str | None = None  # None: this interface on every PBX
+
+
+@dataclass(frozen=True)
 class Settings:
     """The whole service's configuration; see FIELDS for help on each field."""
 
@@ -52,6 +62,7 @@ class Settings:
     flush_interval_s: float = 0.25
     poll_interval_s: float = 60.0
     pbx: tuple[PbxSettings, ...] = ()
+    agents: tuple[AgentSettings, ...] = ()
     source: str = "defaults"  # where the settings came from, for the admin page
 
 
@@ -71,6 +82,12 @@ PBX_FIELDS: tuple[tuple[str, str], ...] = (
     ("secret", "AMI secret. Prefer secret_env so it stays out of the file."),
     ("secret_env", "Name of an environment variable holding the secret."),
     ("ping_interval_s", "Seconds between AMI pings; a silent peer is dropped after two."),
+)
+AGENT_FIELDS: tuple[tuple[str, str], ...] = (
+    ("interface", "The member interface, as queues.conf or QueueAdd names it (PJSIP/1001)."),
+    ("name", "Display name shown on the pages (else the queue member name)."),
+    ("username", "The omnichannel platform's username linked to this SIP extension."),
+    ("pbx", "Only on this PBX (default: the interface on every PBX)."),
 )
 
 
@@ -104,7 +121,7 @@ def _read_toml(path: Path) -> dict[str, Any]:
 
 
 def _build(data: dict[str, Any], env: Mapping[str, str], source: str) -> Settings:
-    known = {name for name, _ in FIELDS} | {"pbx"}
+    known = {name for name, _ in FIELDS} | {"pbx", "agent"}
     unknown = sorted(set(data) - known)
     if unknown:
         raise ConfigError(f"{unknown[0]}: unknown setting (known: {', '.join(sorted(known))})")
@@ -123,8 +140,32 @@ def _build(data: dict[str, Any], env: Mapping[str, str], source: str) -> Setting
         flush_interval_s=_float(data, "flush_interval_s", Settings.flush_interval_s, 0.01, 5.0),
         poll_interval_s=_float(data, "poll_interval_s", Settings.poll_interval_s, 1.0, 86400.0),
         pbx=pbxs,
+        agents=_build_agents(data.get("agent", [])),
         source=source,
     )
+
+
+def _build_agents(raw: Any) -> tuple[AgentSettings, ...]:
+    if not isinstance(raw, list):
+        raise ConfigError("agent: must be a list of [[agent]] tables")
+    agents = []
+    for i, entry in enumerate(raw):
+        where = f"agent[{i}]"
+        if not isinstance(entry, dict):
+            raise ConfigError(f"{where}: must be a table with interface, name, username")
+        unknown = sorted(set(entry) - {name for name, _ in AGENT_FIELDS})
+        if unknown:
+            raise ConfigError(f"{where}.{unknown[0]}: unknown setting")
+        interface = _text(entry, "interface", "", where)
+        if "/" not in interface:
+            raise ConfigError(f"{where}.interface: expected TECH/RESOURCE like PJSIP/1001")
+        agents.append(AgentSettings(
+            interface=interface,
+            name=_text(entry, "name", "", where) or None,
+            username=_text(entry, "username", "", where) or None,
+            pbx=_text(entry, "pbx", "", where) or None,
+        ))  # fmt: skip
+    return tuple(agents)
 
 
 def _build_pbx(i: int, raw: Any, env: Mapping[str, str]) -> PbxSettings:

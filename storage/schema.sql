@@ -83,6 +83,14 @@ CREATE TABLE IF NOT EXISTS contact_states (
     seen_at TIMESTAMPTZ NOT NULL
 );
 
+-- Who each member interface is (from [[agent]] in the settings; replaced at every start).
+CREATE TABLE IF NOT EXISTS agents (
+    pbx          VARCHAR,             -- NULL: the interface on every PBX
+    interface    VARCHAR NOT NULL,
+    display_name VARCHAR,
+    username     VARCHAR              -- the omnichannel platform's user
+);
+
 -- Raw AMI events the collector used. zstd: about 4x smaller than the default for JSON text.
 CREATE TABLE IF NOT EXISTS raw_events (
     pbx         VARCHAR NOT NULL,

@@ -14,6 +14,7 @@ import queue
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import fields
 from pathlib import Path
 from types import TracebackType
@@ -24,6 +25,7 @@ import pyarrow as pa
 
 from collectors.rows import ROW_TYPES, Row
 from errors import StoreBusyError, StoreError
+from settings import AgentSettings
 
 log = logging.getLogger(__name__)
 
@@ -52,9 +54,12 @@ class _FlushMark:
 class Store:
     """Owns the DuckDB file: schema, the writer thread, reader cursors, checkpoint on close."""
 
-    def __init__(self, path: Path, flush_interval_s: float = 0.25) -> None:
+    def __init__(
+        self, path: Path, flush_interval_s: float = 0.25, agents: Sequence[AgentSettings] = ()
+    ) -> None:
         self.path = path
         self.flush_interval_s = flush_interval_s
+        self.agents = tuple(agents)
         self._queue: queue.SimpleQueue[Row | _FlushMark | None] = queue.SimpleQueue()
         self._con: duckdb.DuckDBPyConnection | None = None
         self._thread: threading.Thread | None = None
@@ -64,10 +69,11 @@ class Store:
 
     # -- lifecycle -------------------------------------------------------------------------
     def open(self) -> Store:
-        """Open (or create) the file, apply the schema and start the writer."""
+        """Open (or create) the file, apply the schema, load the agent map, start the writer."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._con = connect(self.path)
         self._con.execute(SCHEMA_SQL.read_text())
+        self._load_agents(self.agents)
         self._thread = threading.Thread(target=self._run, name="store-writer", daemon=True)
         self._thread.start()
         global _current
@@ -95,6 +101,18 @@ class Store:
         self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.close()
+
+    def _load_agents(self, agents: Sequence[AgentSettings]) -> None:
+        # The agent map is configuration, not history: replaced whole at every start.
+        assert self._con is not None
+        self._con.execute("BEGIN TRANSACTION")
+        self._con.execute("DELETE FROM agents")
+        if agents:
+            self._con.executemany(
+                "INSERT INTO agents VALUES (?, ?, ?, ?)",
+                [(a.pbx, a.interface, a.name, a.username) for a in agents],
+            )
+        self._con.execute("COMMIT")
 
     # -- writing -----------------------------------------------------------------------------
     def put(self, row: Row) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from errors import ConfigError
-from settings import FIELDS, PBX_FIELDS, load_settings
+from settings import AGENT_FIELDS, FIELDS, PBX_FIELDS, AgentSettings, load_settings
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -21,7 +21,7 @@ def write(tmp_path: Path, text: str) -> Path:
 
 def test_every_setting_is_in_the_example_file_with_its_help() -> None:
     example = (REPO / "callboard.example.toml").read_text()
-    for name, help_text in FIELDS + PBX_FIELDS:
+    for name, help_text in FIELDS + PBX_FIELDS + AGENT_FIELDS:
         assert re.search(rf"^#? ?#? ?{name} = ", example, re.M), f"{name} missing from example"
         assert help_text in example, f"help for {name} missing from example"
 
@@ -80,3 +80,14 @@ def test_environment_overrides_the_file(tmp_path: Path) -> None:
 def test_missing_file_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="does not exist"):
         load_settings(tmp_path / "nope.toml", env={})
+
+
+def test_agent_identity_map(tmp_path: Path) -> None:
+    path = write(
+        tmp_path, '[[agent]]\ninterface = "PJSIP/1001"\nname = "Alice M"\nusername = "alice"\n'
+    )
+    assert load_settings(path, env={}).agents == (
+        AgentSettings(interface="PJSIP/1001", name="Alice M", username="alice"),
+    )
+    with pytest.raises(ConfigError, match=r"agent\[0\].interface: expected TECH/RESOURCE"):
+        load_settings(write(tmp_path, '[[agent]]\ninterface = "1001"\n'), env={})

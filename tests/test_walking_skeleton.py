@@ -77,7 +77,7 @@ async def test_three_calls_reach_store_page_and_match_queue_log(
         )
         assert not page.exception
         _, members, shown = (df.value for df in page.dataframe)
-        assert {"Alice", "Bob", "Carol"} <= set(members["member_name"])
+        assert {"Alice", "Bob", "Carol"} <= set(members["agent"])
         assert dict(zip(shown["call_id"], shown["outcome"], strict=True)) == dict(
             zip(calls.index, calls["outcome"], strict=True)
         )

@@ -51,11 +51,11 @@ def test_realtime_page_shows_agents_waiting_callers_and_todays_calls(store: Stor
     frames = [df.value for df in at.dataframe]
     waiting, members, calls = frames[0], frames[1], frames[2]
     assert list(waiting["call_id"]) == ["9.1"]
-    assert dict(zip(members["member_name"], members["state"], strict=True)) == {
+    assert dict(zip(members["agent"], members["state"], strict=True)) == {
         "Alice": "available",
         "Bob": "paused",
     }
-    assert members.set_index("member_name").loc["Bob", "paused_reason"] == "lunch"
+    assert members.set_index("agent").loc["Bob", "paused_reason"] == "lunch"
     # The page shows what the named query returns, newest first.
     expected = queries.read("calls")
     assert sorted(calls["outcome"]) == sorted(expected["outcome"]) == ["abandoned", "answered"]
