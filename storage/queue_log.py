@@ -125,6 +125,34 @@ def fold_calls(lines: Iterable[str], pbx: str) -> QueueLogParse:
         return _Folder(pbx).fold(lines)
 
 
+class QueueLogFolder:
+    """Folds a queue_log in chunks, so a years-long file never has to fit in memory.
+
+    Stays open at the end of one chunk carry over to the next. `feed` returns the rows the
+    chunk finished; `account` keeps the running totals (line numbers count from the file's
+    first line).
+    """
+
+    def __init__(self, pbx: str) -> None:
+        self._folder = _Folder(pbx)
+        self.account = self._folder.result
+        self.lines_read = 0
+
+    def feed(self, lines: list[str]) -> tuple[list[QueueCall], list[RingAttempt]]:
+        result = self._folder.result
+        known_bad = len(result.bad_lines)
+        with _gc_paused():
+            self._folder.fold(lines)
+        result.bad_lines[known_bad:] = [
+            (number + self.lines_read, reason) for number, reason in result.bad_lines[known_bad:]
+        ]
+        self.lines_read += len(lines)
+        result.lines = self.lines_read
+        calls, attempts = result.calls, result.ring_attempts
+        result.calls, result.ring_attempts = [], []
+        return calls, attempts
+
+
 @contextmanager
 def _gc_paused() -> Iterator[None]:
     # The fold keeps every row it makes (about 0.7 per line) and they hold no reference cycles,

@@ -14,11 +14,11 @@ import queue
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import fields
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import duckdb
 import pyarrow as pa
@@ -42,13 +42,30 @@ SCHEMA_SQL = Path(__file__).with_name("schema.sql")
 _TABLES = {cls: cls.TABLE for cls in ROW_TYPES}
 _COLUMNS = {cls: [f.name for f in fields(cls)] for cls in ROW_TYPES}
 _MAX_BATCH = 50_000
+T = TypeVar("T")
 
 
-class _FlushMark:
-    """Put in the queue by `flush()`; set once every row queued before it is written."""
+class _WriterTask:
+    """Queued work for the writer thread, done after every row queued before it is written.
 
-    def __init__(self) -> None:
+    `flush()` queues one with no function; `in_writer(fn)` runs `fn` on the writer's own
+    connection, so maintenance (retention, imports) never needs a second writer.
+    """
+
+    def __init__(self, fn: Callable[[duckdb.DuckDBPyConnection], Any] | None = None) -> None:
+        self.fn = fn
         self.done = threading.Event()
+        self.result: Any = None
+        self.error: BaseException | None = None
+
+    def run(self, con: duckdb.DuckDBPyConnection) -> None:
+        try:
+            if self.fn is not None:
+                self.result = self.fn(con)
+        except Exception as e:  # handed back to the caller, which raises it
+            self.error = e
+        finally:
+            self.done.set()
 
 
 class Store:
@@ -60,7 +77,7 @@ class Store:
         self.path = path
         self.flush_interval_s = flush_interval_s
         self.agents = tuple(agents)
-        self._queue: queue.SimpleQueue[Row | _FlushMark | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[Row | _WriterTask | None] = queue.SimpleQueue()
         self._con: duckdb.DuckDBPyConnection | None = None
         self._thread: threading.Thread | None = None
         self.rows_written = 0
@@ -121,10 +138,20 @@ class Store:
 
     def flush(self, timeout: float = 10.0) -> None:
         """Block until every row queued before this call is written."""
-        mark = _FlushMark()
-        self._queue.put(mark)
-        if not mark.done.wait(timeout):
-            raise StoreError(f"the store did not flush within {timeout:.0f} s")
+        self.in_writer(None, timeout)
+
+    def in_writer(
+        self, fn: Callable[[duckdb.DuckDBPyConnection], T] | None, timeout: float = 60.0
+    ) -> T | None:
+        """Run `fn(connection)` on the writer thread after the rows queued so far; return its
+        result or raise its error. The one way anything but rows writes to the file."""
+        task = _WriterTask(fn)
+        self._queue.put(task)
+        if not task.done.wait(timeout):
+            raise StoreError(f"the store's writer did not finish within {timeout:.0f} s")
+        if task.error is not None:
+            raise task.error
+        return cast(T | None, task.result)
 
     # -- reading -----------------------------------------------------------------------------
     def cursor(self) -> duckdb.DuckDBPyConnection:
@@ -142,19 +169,20 @@ class Store:
             batch, marks, stopping = self._collect()
             if batch:
                 self._write_until_done(batch)
-            for mark in marks:
-                mark.done.set()
+            for task in marks:
+                assert self._con is not None
+                task.run(self._con)
 
-    def _collect(self) -> tuple[list[Row], list[_FlushMark], bool]:
+    def _collect(self) -> tuple[list[Row], list[_WriterTask], bool]:
         """Wait for a first item, then gather more until the flush interval ends."""
         batch: list[Row] = []
-        marks: list[_FlushMark] = []
+        marks: list[_WriterTask] = []
         item = self._queue.get()
         deadline = time.monotonic() + self.flush_interval_s
         while True:
             if item is None:
                 return batch, marks, True
-            if isinstance(item, _FlushMark):
+            if isinstance(item, _WriterTask):
                 marks.append(item)
                 return batch, marks, False  # a flush is waiting: write now
             batch.append(item)
@@ -190,7 +218,7 @@ class Store:
         con.execute("BEGIN TRANSACTION")
         try:
             for cls, rows in groups.items():
-                con.register("batch", _to_arrow(cls, rows))
+                con.register("batch", to_arrow(cls, rows))
                 con.execute(f"INSERT INTO {_TABLES[cls]} SELECT * FROM batch")  # noqa: S608
                 con.unregister("batch")
             con.execute("COMMIT")
@@ -201,7 +229,8 @@ class Store:
         self.batches_written += 1
 
 
-def _to_arrow(cls: type[Row], rows: list[Row]) -> pa.Table:
+def to_arrow(cls: type[Row], rows: Sequence[Row]) -> pa.Table:
+    """Rows of one class as an Arrow table whose columns follow the table's order."""
     columns: dict[str, list[Any]] = {
         name: [getattr(r, name) for r in rows] for name in _COLUMNS[cls]
     }

@@ -1,0 +1,134 @@
+"""Loads Asterisk's queue_log into the same facts the collector writes, without duplicates.
+
+Used by `python -m storage import-queue-log` (years of history before Callboard existed) and
+for reconciliation: a call the collector saw is kept as it is (source `ami`); a call it missed
+is added from queue_log (source `queue_log`); a stay the collector could only close as
+`unknown` across a gap is replaced by queue_log's record of it. Loading a file twice changes
+nothing. All writes go through the store's writer (`Store.in_writer`).
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from collectors.rows import QueueCall, RingAttempt
+from storage.queue_log import QueueLogFolder
+from storage.store import Store, to_arrow
+
+CHUNK_LINES = 200_000
+# queue_log times are whole seconds and the AMI event follows the line by some ms, so the two
+# records of one stay start within a second or two of each other.
+SAME_STAY_WINDOW_S = 5
+
+
+@dataclass
+class BackfillReport:
+    """What a load did, for the CLI and the admin page."""
+
+    lines: int = 0
+    calls_added: int = 0
+    calls_replaced: int = 0  # `unknown` gap stays replaced by queue_log's record
+    calls_known: int = 0  # already in the store (seen live, or loaded before)
+    open_calls: int = 0
+    orphan_lines: int = 0
+    bad_lines: list[tuple[int, str]] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def lines_per_s(self) -> float:
+        return self.lines / self.seconds if self.seconds else 0.0
+
+
+Progress = Callable[[int, int], None]  # (bytes read, total bytes)
+
+
+def backfill_file(
+    store: Store, path: Path, pbx: str, progress: Progress | None = None
+) -> BackfillReport:
+    """Fold `path` chunk by chunk and write the stays the store does not have yet."""
+    report = BackfillReport()
+    started = time.monotonic()
+    folder = QueueLogFolder(pbx)
+    total = path.stat().st_size
+    done = 0
+    for chunk in _chunks(path):
+        calls, attempts = folder.feed(chunk)
+        if calls:
+            written = store.in_writer(functools.partial(_write_new, calls=calls, attempts=attempts))
+            added, replaced = written or (0, 0)
+            report.calls_added += added
+            report.calls_replaced += replaced
+            report.calls_known += len(calls) - added
+        done += sum(len(line) for line in chunk)
+        if progress is not None:
+            progress(min(done, total), total)
+    account = folder.account
+    report.lines, report.open_calls = account.lines, account.open_calls
+    report.orphan_lines, report.bad_lines = account.orphan_lines, account.bad_lines
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def _chunks(path: Path) -> Iterator[list[str]]:
+    with path.open(encoding="utf-8", errors="replace", newline="") as f:
+        while chunk := list(itertools.islice(f, CHUNK_LINES)):
+            yield chunk
+
+
+def _write_new(
+    con: duckdb.DuckDBPyConnection, calls: list[QueueCall], attempts: list[RingAttempt]
+) -> tuple[int, int]:
+    """In one transaction: replace `unknown` gap stays, add stays the store lacks, with their
+    ring attempts. Returns (stays added, of which replacing an unknown one)."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.register("new_calls", to_arrow(QueueCall, calls))
+        con.register("new_attempts", to_arrow(RingAttempt, attempts))
+        replaced = _count(con, _REPLACED)
+        if replaced:
+            for table in ("ring_attempts", "queue_calls"):
+                con.execute(
+                    f"DELETE FROM {table} t USING replaced r WHERE t.source = 'ami' "  # noqa: S608
+                    "AND t.pbx = r.pbx AND t.queue = r.queue AND t.call_id = r.call_id"
+                )
+        _count(con, _FRESH)
+        added = _count(con, "INSERT INTO queue_calls SELECT n.* FROM new_calls n SEMI JOIN "
+                            "fresh USING (pbx, queue, call_id, entered_at)")  # fmt: skip
+        con.execute("INSERT INTO ring_attempts SELECT a.* FROM new_attempts a "
+                    "SEMI JOIN fresh USING (pbx, queue, call_id)")  # fmt: skip
+        con.execute("DROP TABLE fresh; DROP TABLE replaced")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    finally:
+        con.unregister("new_calls")
+        con.unregister("new_attempts")
+    return added, replaced
+
+
+def _count(con: duckdb.DuckDBPyConnection, sql: str) -> int:
+    params = {"window": SAME_STAY_WINDOW_S} if "$window" in sql else None
+    row = con.execute(sql, params).fetchone()
+    return int(row[0]) if row else 0
+
+
+_SAME_STAY = """q.pbx = n.pbx AND q.queue = n.queue AND q.call_id = n.call_id
+    AND abs(epoch(q.entered_at) - epoch(n.entered_at)) < $window"""
+# Stays the collector could only close as unknown (a gap) that queue_log knows the end of.
+_REPLACED = f"""
+CREATE TEMP TABLE replaced AS
+SELECT q.pbx, q.queue, q.call_id FROM queue_calls q
+WHERE q.source = 'ami' AND q.outcome = 'unknown'
+  AND EXISTS (SELECT 1 FROM new_calls n WHERE {_SAME_STAY})"""  # noqa: S608 (fixed text)
+_FRESH = f"""
+CREATE TEMP TABLE fresh AS
+SELECT n.pbx, n.queue, n.call_id, n.entered_at FROM new_calls n
+WHERE NOT EXISTS (SELECT 1 FROM queue_calls q WHERE {_SAME_STAY})"""  # noqa: S608 (fixed text)
