@@ -20,9 +20,11 @@ lint: $(VENV)/.deps-dev
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy .
 
-# Asterisk 16 and sipp for the real-PBX tests; installs them when missing and we are root.
+# Asterisk 16 and sipp for the real-PBX tests, Debian's chromium for the browser tests;
+# installed when missing and we are root.
 lab-deps:
 	scripts/install-asterisk.sh
+	scripts/install-browser.sh
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)

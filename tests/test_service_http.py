@@ -4,66 +4,22 @@ and /metrics on loopback, and a clean stop on SIGTERM."""
 from __future__ import annotations
 
 import json
-import os
 import signal
-import socket
 import subprocess
-import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def get(url: str) -> tuple[int, str]:
-    try:
-        with urllib.request.urlopen(url, timeout=5) as r:
-            return r.status, r.read().decode()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read().decode()
+from tests.service_process import get, running_service
 
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[str]]]:
-    port = free_port()
-    config = tmp_path / "callboard.toml"
-    config.write_text(
-        f'db_path = "{tmp_path / "cb.duckdb"}"\nport = {port}\n'
-        '[[pbx]]\nname = "down"\nport = 1\nusername = "u"\nsecret = "s3cr3t-x"\n'
-    )
-    env = {**os.environ, "CALLBOARD_CONFIG": str(config)}
-    proc = subprocess.Popen(
-        [sys.executable, "dashboard.py"],
-        cwd=REPO,
-        env=env,
-        text=True,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if get(base + "/healthz")[0] == 200:
-                break
-        except OSError:
-            time.sleep(0.2)
-    try:
-        yield base, proc
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait()
+    pbx = '[[pbx]]\nname = "down"\nport = 1\nusername = "u"\nsecret = "s3cr3t-x"\n'
+    with running_service(tmp_path, pbx) as running:
+        yield running
 
 
 def test_healthz_metrics_and_page_are_served(server: tuple[str, subprocess.Popen[str]]) -> None:
