@@ -61,6 +61,7 @@ class Settings:
     port: int = 8501
     flush_interval_s: float = 0.25
     poll_interval_s: float = 60.0
+    raw_retention_days: float = 30.0
     pbx: tuple[PbxSettings, ...] = ()
     agents: tuple[AgentSettings, ...] = ()
     source: str = "defaults"  # where the settings came from, for the admin page
@@ -73,6 +74,7 @@ FIELDS: tuple[tuple[str, str], ...] = (
     ("port", "Port of the web service."),
     ("flush_interval_s", "Longest time a received row waits before it is written."),
     ("poll_interval_s", "Seconds between QueueStatus reconciliation polls."),
+    ("raw_retention_days", "Days raw AMI events are kept (0: forever); call facts are kept."),
 )
 PBX_FIELDS: tuple[tuple[str, str], ...] = (
     ("name", "Short unique name; every row is tagged with it."),
@@ -139,6 +141,9 @@ def _build(data: dict[str, Any], env: Mapping[str, str], source: str) -> Setting
         port=_int(data, "port", Settings.port, 1, 65535),
         flush_interval_s=_float(data, "flush_interval_s", Settings.flush_interval_s, 0.01, 5.0),
         poll_interval_s=_float(data, "poll_interval_s", Settings.poll_interval_s, 1.0, 86400.0),
+        raw_retention_days=_float(
+            data, "raw_retention_days", Settings.raw_retention_days, 0, 36500
+        ),
         pbx=pbxs,
         agents=_build_agents(data.get("agent", [])),
         source=source,
