@@ -21,6 +21,13 @@ from storage import store as _store
 
 QUERY_DIR = Path(__file__).parent
 _PARAM_RE = re.compile(r"\$([a-z_][a-z0-9_]*)")
+# The values a parameter may take, checked before any query runs (the SQL maps them to an
+# INTERVAL with a CASE, and would quietly read anything else as NULL).
+CHOICES: dict[str, tuple[str, ...]] = {
+    "bucket": ("15 minutes", "30 minutes", "1 hour", "1 day", "1 week", "1 month"),
+}
+# Parameters bound as a VARCHAR[] list; on the command line their value is split on commas.
+LIST_PARAMS = frozenset({"queues"})
 
 
 @dataclass(frozen=True)
@@ -77,11 +84,32 @@ def run(name: str, con: duckdb.DuckDBPyConnection, **params: Any) -> pd.DataFram
         raise QueryError(
             f"{name}: unknown parameter {unknown[0]!r} (takes: {', '.join(query.params) or 'none'})"
         )
-    values = {p: params.get(p) for p in query.params}
+    values = {p: _checked(name, p, params.get(p)) for p in query.params}
     try:
         return con.execute(query.sql, values).df()
     except duckdb.Error as e:
         raise QueryError(f"{name} failed: {e}") from None
+
+
+def from_text(param: str, text: str) -> str | list[str]:
+    """A parameter's value as typed on the command line: list parameters split on commas."""
+    if param in LIST_PARAMS:
+        return [part.strip() for part in text.split(",") if part.strip()]
+    return text
+
+
+def _checked(name: str, param: str, value: Any) -> Any:
+    """The value to bind for `param`, or QueryError when it is not one the query can take."""
+    if value is None:
+        return None
+    choices = CHOICES.get(param)
+    if choices is not None and value not in choices:
+        raise QueryError(f"{name}: {param} must be one of {', '.join(choices)}; not {value!r}")
+    if param in LIST_PARAMS:
+        if isinstance(value, str) or not isinstance(value, list | tuple):
+            raise QueryError(f"{name}: {param} takes a list of names, not {value!r}")
+        return list(value)
+    return value
 
 
 def read(name: str, **params: Any) -> pd.DataFrame:

@@ -23,7 +23,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--format", choices=("table", "csv", "json"), default="table")
     args = parser.parse_args(argv)
     try:
-        params = dict(_pair(p) for p in args.param)
+        params = {key: queries.from_text(key, value) for key, value in map(_pair, args.param)}
         if not args.db.exists():
             raise CallboardError(f"{args.db} does not exist")
         con = connect(args.db, read_only=True)

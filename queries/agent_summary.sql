@@ -1,0 +1,157 @@
+-- title: Agent summary
+-- definition: One row per agent (queue member name) in the chosen queues. answered,
+--   talk_total_s and talk_avg_s cover the answered stays that entered in the range; aht_s =
+--   talk_avg_s until wrap-up is recorded. ring_attempts counts the times the agent was rung
+--   (ring_attempts rows started in the range), ring_noanswer those it let ring out
+--   (RINGNOANSWER). Presence comes from member_states, a changelog: each row's state holds
+--   from its since (never before a row written earlier for the same member) until the next
+--   row of the same PBX, queue and interface, the last one until now; clipped to the range.
+--   Per device (PBX and interface), across queues so that nothing is counted twice: logged in
+--   while a member of at least one queue (static members always are); paused while paused in
+--   every queue it is a member of (a pause in some queues only leaves it taking calls from
+--   the others). logged_in_s and pause_s measure those times, unpaused_s = logged_in_s -
+--   pause_s, pause_by_reason_s splits pause_s by reason (the reason of the newest pause row;
+--   '' for a pause without one). occupancy_pct = talk_total_s / unpaused_s (QueueMetrics'
+--   convention as our brief states it: talk over logged-in time less pauses). The presence
+--   columns are NULL for an agent of whom no state is known in the range; a rate whose
+--   denominator is 0 is NULL.
+-- params: start, end (timestamps, optional: [start, end)), queues (list of queue names,
+--   optional: all)
+WITH p AS (
+    SELECT CAST($start AS TIMESTAMPTZ) AS t0,
+           CAST($end AS TIMESTAMPTZ) AS t1,
+           CAST($queues AS VARCHAR[]) AS queues,
+           now() AS now_at
+),
+calls AS (
+    SELECT c.agent,
+           count(*) AS answered,
+           coalesce(sum(c.talk_s), 0) AS talk_total_s,
+           avg(c.talk_s) AS talk_avg_s
+    FROM queue_calls AS c, p
+    WHERE c.outcome = 'answered' AND c.agent IS NOT NULL
+      AND (p.t0 IS NULL OR c.entered_at >= p.t0)
+      AND (p.t1 IS NULL OR c.entered_at < p.t1)
+      AND (p.queues IS NULL OR list_contains(p.queues, c.queue))
+    GROUP BY c.agent
+),
+rings AS (
+    SELECT r.agent,
+           count(*) AS ring_attempts,
+           count(*) FILTER (WHERE r.result = 'noanswer') AS ring_noanswer
+    FROM ring_attempts AS r, p
+    WHERE r.agent IS NOT NULL
+      AND (p.t0 IS NULL OR r.started_at >= p.t0)
+      AND (p.t1 IS NULL OR r.started_at < p.t1)
+      AND (p.queues IS NULL OR list_contains(p.queues, r.queue))
+    GROUP BY r.agent
+),
+changes AS (
+    -- A row dated before one written earlier (a snapshot re-stating an older state) takes
+    -- effect when the earlier one did, so one member's rows never overlap.
+    SELECT m.rowid AS seq, m.pbx, m.queue, m.interface, m.member_name, m.present, m.paused,
+           coalesce(m.paused_reason, '') AS reason,
+           max(m.since) OVER (PARTITION BY m.pbx, m.queue, m.interface ORDER BY m.rowid
+                              ROWS UNBOUNDED PRECEDING) AS began
+    FROM member_states AS m, p
+    WHERE p.queues IS NULL OR list_contains(p.queues, m.queue)
+),
+spans AS (
+    SELECT ch.*, lead(ch.began) OVER (PARTITION BY ch.pbx, ch.queue, ch.interface
+                                      ORDER BY ch.seq) AS ended
+    FROM changes AS ch
+),
+clipped AS (
+    SELECT s.seq, s.pbx, s.queue, s.interface, s.present, s.paused, s.reason,
+           greatest(s.began, coalesce(p.t0, s.began)) AS lo,
+           least(coalesce(s.ended, p.now_at), coalesce(p.t1, p.now_at)) AS hi
+    FROM spans AS s, p
+),
+live AS (
+    SELECT * FROM clipped WHERE hi > lo
+),
+cuts AS (
+    SELECT pbx, interface, lo AS cut FROM live
+    UNION
+    SELECT pbx, interface, hi AS cut FROM live
+),
+pieces AS (
+    -- The device's timeline cut wherever any of its memberships changes state.
+    SELECT pbx, interface, cut AS lo,
+           lead(cut) OVER (PARTITION BY pbx, interface ORDER BY cut) AS hi
+    FROM cuts
+),
+memberships AS (
+    SELECT DISTINCT pbx, interface, queue FROM live
+),
+covered AS (
+    -- Each piece against each of the device's memberships: the membership's latest interval
+    -- begun by then (an ASOF join, linear where a range join would be quadratic) holds the
+    -- piece when it lasts to the piece's end.
+    SELECT g.pbx, g.interface, g.lo, g.hi, s.seq, s.present, s.paused, s.reason
+    FROM pieces AS g
+    JOIN memberships AS m ON m.pbx = g.pbx AND m.interface = g.interface
+    ASOF JOIN live AS s
+      ON s.pbx = m.pbx AND s.interface = m.interface AND s.queue = m.queue AND g.lo >= s.lo
+    WHERE g.hi IS NOT NULL AND s.hi >= g.hi
+),
+device_time AS (
+    SELECT pbx, interface,
+           date_diff('microsecond', lo, hi) / 1e6 AS secs,
+           bool_or(present) AS logged_in,
+           coalesce(bool_and(paused) FILTER (WHERE present), false) AS paused,
+           arg_max(reason, seq) FILTER (WHERE present AND paused) AS reason
+    FROM covered
+    GROUP BY pbx, interface, lo, hi
+),
+names AS (
+    SELECT pbx, interface, coalesce(arg_max(member_name, seq), interface) AS agent
+    FROM changes
+    GROUP BY pbx, interface
+),
+presence AS (
+    SELECT n.agent,
+           coalesce(sum(d.secs) FILTER (WHERE d.logged_in), 0) AS logged_in_s,
+           coalesce(sum(d.secs) FILTER (WHERE d.logged_in AND d.paused), 0) AS pause_s
+    FROM device_time AS d
+    JOIN names AS n USING (pbx, interface)
+    GROUP BY n.agent
+),
+pause_reasons AS (
+    SELECT agent, map_from_entries(list((reason, secs) ORDER BY reason)) AS pause_by_reason_s
+    FROM (
+        SELECT n.agent, d.reason, sum(d.secs) AS secs
+        FROM device_time AS d
+        JOIN names AS n USING (pbx, interface)
+        WHERE d.logged_in AND d.paused
+        GROUP BY n.agent, d.reason
+    )
+    GROUP BY agent
+),
+everyone AS (
+    SELECT agent FROM calls
+    UNION
+    SELECT agent FROM rings
+    UNION
+    SELECT agent FROM presence
+)
+SELECT e.agent,
+       coalesce(c.answered, 0) AS answered,
+       coalesce(c.talk_total_s, 0) AS talk_total_s,
+       c.talk_avg_s,
+       c.talk_avg_s AS aht_s,
+       coalesce(r.ring_attempts, 0) AS ring_attempts,
+       coalesce(r.ring_noanswer, 0) AS ring_noanswer,
+       pr.logged_in_s,
+       pr.pause_s,
+       pr.logged_in_s - pr.pause_s AS unpaused_s,
+       100.0 * coalesce(c.talk_total_s, 0) / nullif(pr.logged_in_s - pr.pause_s, 0)
+           AS occupancy_pct,
+       CASE WHEN pr.agent IS NOT NULL
+            THEN coalesce(pa.pause_by_reason_s, MAP {}) END AS pause_by_reason_s
+FROM everyone AS e
+LEFT JOIN calls AS c USING (agent)
+LEFT JOIN rings AS r USING (agent)
+LEFT JOIN presence AS pr USING (agent)
+LEFT JOIN pause_reasons AS pa USING (agent)
+ORDER BY e.agent

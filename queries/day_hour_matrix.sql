@@ -1,0 +1,54 @@
+-- title: Calls by weekday and hour
+-- definition: The stays that entered in the range in the chosen queues, by weekday and hour
+--   of their entry in tz (weekday 1 = Monday ... 7 = Sunday; hour 0-23 of the wall clock).
+--   offered, answered and answered_within_sl count stays (answered with wait_s <= sl_s);
+--   sl_answered_pct and sl_inclusive_pct are queue_summary's (over answered, and over
+--   offered less the short abandons when exclude_short). All 168 cells are returned, empty
+--   ones with zeros and NULL rates.
+-- params: start, end (timestamps, optional: entered_at in [start, end)), queues (list of queue
+--   names, optional: all), sl_s (seconds, default 20), short_abandon_s (seconds, default 5),
+--   exclude_short (boolean, default false), tz (IANA zone, default UTC)
+WITH p AS (
+    SELECT CAST($start AS TIMESTAMPTZ) AS t0,
+           CAST($end AS TIMESTAMPTZ) AS t1,
+           CAST($queues AS VARCHAR[]) AS queues,
+           coalesce(CAST($sl_s AS DOUBLE), 20) AS sl_s,
+           coalesce(CAST($short_abandon_s AS DOUBLE), 5) AS short_s,
+           coalesce(CAST($exclude_short AS BOOLEAN), false) AS exclude_short,
+           coalesce(CAST($tz AS VARCHAR), 'UTC') AS tz
+),
+days(weekday, day) AS (
+    VALUES (1, 'Mon'), (2, 'Tue'), (3, 'Wed'), (4, 'Thu'), (5, 'Fri'), (6, 'Sat'), (7, 'Sun')
+),
+cells AS (
+    SELECT d.weekday, d.day, h.range AS hour
+    FROM days AS d
+    CROSS JOIN range(24) AS h
+),
+stays AS (
+    SELECT isodow(timezone(p.tz, c.entered_at)) AS weekday,
+           hour(timezone(p.tz, c.entered_at)) AS hour,
+           c.outcome = 'answered' AS answered,
+           c.outcome = 'answered' AND coalesce(c.wait_s <= p.sl_s, false) AS within_sl,
+           p.exclude_short AND c.outcome = 'abandoned' AND coalesce(c.wait_s < p.short_s, false)
+               AS left_out
+    FROM queue_calls AS c, p
+    WHERE (p.t0 IS NULL OR c.entered_at >= p.t0)
+      AND (p.t1 IS NULL OR c.entered_at < p.t1)
+      AND (p.queues IS NULL OR list_contains(p.queues, c.queue))
+),
+counted AS (
+    SELECT x.weekday, x.day, x.hour,
+           count(s.hour) AS offered,
+           count(s.hour) FILTER (WHERE s.answered) AS answered,
+           count(s.hour) FILTER (WHERE s.within_sl) AS answered_within_sl,
+           count(s.hour) FILTER (WHERE s.left_out) AS left_out
+    FROM cells AS x
+    LEFT JOIN stays AS s ON s.weekday = x.weekday AND s.hour = x.hour
+    GROUP BY x.weekday, x.day, x.hour
+)
+SELECT weekday, day, hour, offered, answered, answered_within_sl,
+       100.0 * answered_within_sl / nullif(answered, 0) AS sl_answered_pct,
+       100.0 * answered_within_sl / nullif(offered - left_out, 0) AS sl_inclusive_pct
+FROM counted
+ORDER BY weekday, hour

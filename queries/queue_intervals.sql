@@ -1,0 +1,65 @@
+-- title: Queue figures per interval
+-- definition: queue_summary's core figures per queue and per interval of the stays' entry
+--   time, with the same definitions (service level: answered with wait_s <= sl_s;
+--   sl_answered_pct over answered, sl_inclusive_pct over offered, abandon_rate_pct = abandoned
+--   / offered, exclude_short removing short abandons (wait_s < short_abandon_s) from the
+--   latter two). bucket_start is the interval's start as wall-clock time in tz (a timestamp
+--   without zone): intervals are cut on local time, so days, weeks (starting Monday) and
+--   months follow tz, and on the night clocks go back one local hour holds two real hours.
+--   Intervals without stays are absent. A rate whose denominator is 0 is NULL.
+-- params: start, end (timestamps, optional: entered_at in [start, end)), queues (list of queue
+--   names, optional: all), sl_s (seconds, default 20), short_abandon_s (seconds, default 5),
+--   exclude_short (boolean, default false), bucket (15 minutes, 30 minutes, 1 hour, 1 day,
+--   1 week or 1 month; default 1 hour), tz (IANA zone, default UTC)
+WITH p AS (
+    SELECT CAST($start AS TIMESTAMPTZ) AS t0,
+           CAST($end AS TIMESTAMPTZ) AS t1,
+           CAST($queues AS VARCHAR[]) AS queues,
+           coalesce(CAST($sl_s AS DOUBLE), 20) AS sl_s,
+           coalesce(CAST($short_abandon_s AS DOUBLE), 5) AS short_s,
+           coalesce(CAST($exclude_short AS BOOLEAN), false) AS exclude_short,
+           coalesce(CAST($tz AS VARCHAR), 'UTC') AS tz,
+           -- queries/__init__.py refuses any other value before the query runs.
+           CASE coalesce(CAST($bucket AS VARCHAR), '1 hour')
+               WHEN '15 minutes' THEN INTERVAL 15 MINUTE
+               WHEN '30 minutes' THEN INTERVAL 30 MINUTE
+               WHEN '1 hour' THEN INTERVAL 1 HOUR
+               WHEN '1 day' THEN INTERVAL 1 DAY
+               WHEN '1 week' THEN INTERVAL 7 DAY
+               WHEN '1 month' THEN INTERVAL 1 MONTH
+           END AS width
+),
+stays AS (
+    SELECT c.queue, c.outcome, c.wait_s, c.talk_s, p.exclude_short,
+           -- time_bucket aligns weeks on Monday 2000-01-03 and months on the 1st.
+           time_bucket(p.width, timezone(p.tz, c.entered_at)) AS bucket_start,
+           c.outcome = 'answered' AS answered,
+           coalesce(c.wait_s <= p.sl_s, false) AS within_sl,
+           coalesce(c.outcome = 'abandoned' AND c.wait_s < p.short_s, false) AS short
+    FROM queue_calls AS c, p
+    WHERE (p.t0 IS NULL OR c.entered_at >= p.t0)
+      AND (p.t1 IS NULL OR c.entered_at < p.t1)
+      AND (p.queues IS NULL OR list_contains(p.queues, c.queue))
+),
+per_bucket AS (
+    SELECT queue, bucket_start,
+           count(*) AS offered,
+           count(*) FILTER (WHERE answered) AS answered,
+           count(*) FILTER (WHERE outcome = 'abandoned') AS abandoned,
+           count(*) FILTER (WHERE outcome = 'timeout') AS timeout,
+           count(*) FILTER (WHERE short) AS short_abandons,
+           count(*) FILTER (WHERE answered AND within_sl) AS answered_within_sl,
+           count(*) FILTER (WHERE short AND exclude_short) AS left_out,
+           avg(wait_s) FILTER (WHERE answered) AS asa_s,
+           avg(talk_s) FILTER (WHERE answered) AS talk_avg_s
+    FROM stays
+    GROUP BY queue, bucket_start
+)
+SELECT queue, bucket_start, offered, answered, abandoned, timeout,
+       100.0 * answered_within_sl / nullif(answered, 0) AS sl_answered_pct,
+       100.0 * answered_within_sl / nullif(offered - left_out, 0) AS sl_inclusive_pct,
+       asa_s,
+       100.0 * (abandoned - left_out) / nullif(offered - left_out, 0) AS abandon_rate_pct,
+       short_abandons, answered_within_sl, talk_avg_s
+FROM per_bucket
+ORDER BY queue, bucket_start

@@ -1,0 +1,88 @@
+"""agent_summary on the hand-made day (tests/queries/kpi_fixture.py), worked out by hand.
+
+The range is 07:00-11:00 UTC (14400 s) unless said otherwise. Member timelines:
+- Alice (PJSIP/1001): support from 07:30, sales from 08:00 to 10:30 (removed); paused
+  "Lunch" in both 09:00-09:30. Logged in 07:30-11:00 = 12600 s, once although in two queues.
+- Bob (PJSIP/1002): support from 06:00 (clipped to 07:00); paused without a reason
+  08:00-08:10, "Training" 08:10-08:40 (written twice, same since); logged off at 10:00.
+  Logged in 07:00-10:00 = 10800 s, paused 600 + 1800 = 2400 s.
+- Carol (PJSIP/1003): support and sales from 07:00; paused "Admin" in sales from 08:00 (still
+  taking support calls, so not pause time), in support too from 10:00. Paused 10:00-11:00.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pandas as pd
+import pytest
+
+import queries
+from storage.store import Store
+from tests.queries.kpi_fixture import at, put_day
+from tests.queries.test_kpis import NAN, assert_rows
+
+
+@pytest.fixture
+def day(store: Store) -> Store:
+    put_day(store)
+    return store
+
+
+def test_agent_summary_by_hand(day: Store) -> None:
+    frame = queries.run("agent_summary", day.cursor(), start=at("07:00:00"), end=at("11:00:00"))
+    assert_rows(frame.drop(columns="pause_by_reason_s"), [
+        # Alice answered S1 (talk 100) and S3 (60); rung for S1, S2 (no answer), S3.
+        # Unpaused 12600 - 1800 = 10800; occupancy 160 / 10800.
+        {"agent": "Alice", "answered": 2, "talk_total_s": 160.0, "talk_avg_s": 80.0,
+         "aht_s": 80.0, "ring_attempts": 3, "ring_noanswer": 1, "logged_in_s": 12600.0,
+         "pause_s": 1800.0, "unpaused_s": 10800.0, "occupancy_pct": 100 * 160 / 10800},
+        # Bob answered S2 (200); rung for S2, S5 and S6 (no answer twice).
+        {"agent": "Bob", "answered": 1, "talk_total_s": 200.0, "talk_avg_s": 200.0,
+         "aht_s": 200.0, "ring_attempts": 3, "ring_noanswer": 2, "logged_in_s": 10800.0,
+         "pause_s": 2400.0, "unpaused_s": 8400.0, "occupancy_pct": 100 * 200 / 8400},
+        # Carol answered L1 (90) and L2 (180); rung for L1, L2, L4 (canceled).
+        {"agent": "Carol", "answered": 2, "talk_total_s": 270.0, "talk_avg_s": 135.0,
+         "aht_s": 135.0, "ring_attempts": 3, "ring_noanswer": 0, "logged_in_s": 14400.0,
+         "pause_s": 3600.0, "unpaused_s": 10800.0, "occupancy_pct": 2.5},
+        # Dave only rang for L2 (ringall loser): no state known, so presence is NULL.
+        {"agent": "Dave", "answered": 0, "talk_total_s": 0.0, "talk_avg_s": NAN,
+         "aht_s": NAN, "ring_attempts": 1, "ring_noanswer": 0, "logged_in_s": NAN,
+         "pause_s": NAN, "unpaused_s": NAN, "occupancy_pct": NAN},
+    ])  # fmt: skip
+    assert list(frame["pause_by_reason_s"][:3]) == [
+        {"Lunch": 1800.0},
+        {"": 600.0, "Training": 1800.0},
+        {"Admin": 3600.0},
+    ]
+    assert frame["pause_by_reason_s"][3] is pd.NA
+
+
+def test_agent_summary_in_one_queue(day: Store) -> None:
+    frame = queries.run(
+        "agent_summary", day.cursor(), start=at("07:00:00"), end=at("11:00:00"), queues=["sales"]
+    ).set_index("agent")
+    # Bob is not in sales. Alice: a sales member 08:00-10:30 = 9000 s, paused 1800 s, no
+    # sales calls. Carol: paused in sales from 08:00, i.e. 10800 of 14400 s; her talk there is
+    # 270 s over 3600 s unpaused = 7.5 %.
+    assert list(frame.index) == ["Alice", "Carol", "Dave"]
+    columns = ["answered", "logged_in_s", "pause_s", "occupancy_pct"]
+    assert frame.loc["Alice", columns].tolist() == [0, 9000.0, 1800.0, 0.0]
+    assert frame.loc["Carol", columns].tolist() == [2, 14400.0, 10800.0, 7.5]
+    assert frame.loc["Carol", "pause_by_reason_s"] == {"Admin": 10800.0}
+
+
+def test_the_last_state_holds_until_now(day: Store) -> None:
+    # Without an end, Carol's last rows (paused in both queues since 10:00) run until now.
+    before = datetime.now(UTC)
+    frame = queries.run("agent_summary", day.cursor(), start=at("07:00:00")).set_index("agent")
+    after = datetime.now(UTC)
+    low, high = ((t - at("07:00:00")).total_seconds() for t in (before, after))
+    assert low - 1 <= frame.loc["Carol", "logged_in_s"] <= high + 1
+    assert low - 1 - 3 * 3600 <= frame.loc["Carol", "pause_s"] <= high + 1 - 3 * 3600
+    assert frame.loc["Bob", "logged_in_s"] == 10800.0  # logged off at 10:00: nothing after
+
+
+def test_a_range_before_any_state_knows_no_presence(day: Store) -> None:
+    frame = queries.run("agent_summary", day.cursor(), start=at("00:00:00"), end=at("05:00:00"))
+    assert len(frame) == 0
