@@ -1,0 +1,1 @@
+"""Benchmarks with their results (bench/README.md); never timed assertions in tests."""
