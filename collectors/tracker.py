@@ -3,13 +3,25 @@
 Pure and synchronous: `CallTracker.feed(event, received_at)` returns the rows the event
 completes. The AMI connection, the replay tests and the benchmarks all drive this same class.
 
-How an exit is classified (checked on Asterisk 16.28; ../shared/ASTERISK-NOTES.md):
+How an exit is classified, as Asterisk 16.28's app_queue.c queue_exec() ends a stay (checked
+against that source and call by call against queue_log in tests/collectors/test_outcomes_lab.py;
+../shared/ASTERISK-NOTES.md):
 - answered: QueueCallerLeave, then AgentConnect (it comes *after* the leave); the stay is
-  written at AgentComplete, whose Reason gives ended_by (caller, agent, transfer).
-- abandoned vs timeout: both send QueueCallerAbandon. A real abandon is preceded by the caller
-  channel's HangupRequest; a timeout is not (and is followed by VarSet QUEUESTATUS=TIMEOUT).
-- exit empty / exit with key: a QueueCallerLeave with no connect or abandon, settled by the
-  caller's VarSet QUEUESTATUS (LEAVEEMPTY/LEAVEUNAVAIL, else exit with key) or its Hangup.
+  written at AgentComplete, whose Reason gives ended_by (caller, agent, transfer; a blind
+  transfer of the agent's channel is "transfer", queue_log BLINDTRANSFER). AgentComplete can
+  come just *after* the caller's Hangup, and then without any channel field (app_queue looks
+  the snapshots up once both channels are gone): it is matched by Queue + Interface, and an
+  answered stay whose caller hung up waits COMPLETE_GRACE_S of event time for it.
+- abandoned, timeout and exit empty all send QueueCallerAbandon (record_abandoned()), then
+  QueueCallerLeave. Only a timeout and an exit empty then set the caller's QUEUESTATUS
+  (VarSet QUEUESTATUS=TIMEOUT, =LEAVEEMPTY), before Queue() returns; an abandon sets none. So
+  QUEUESTATUS settles the first two, and an abandoned stay is written either at once, when the
+  caller's HangupRequest came before the abandon (a CANCEL or BYE), or when the caller's
+  channel hangs up (or joins a queue again) without any QUEUESTATUS.
+- exit with key: the caller's DTMFEnd, then QueueCallerLeave with *no* QueueCallerAbandon
+  before it; no QUEUESTATUS is set at all, and Queue() returns into the queue's `context` at
+  the digit's extension. A leave with no abandon that AgentConnect does not follow is one; it
+  is written when the caller's channel hangs up or joins a queue again.
 Times come from the event's `Timestamp` header (manager.conf `timestampevents=yes`), else
 from the time the event was received.
 """
@@ -18,27 +30,20 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from collectors.rows import (
-    ContactState,
-    DeviceState,
-    MemberState,
-    QueueCall,
-    RingAttempt,
-    Row,
-    WaitingCaller,
-)
+from collectors.members import MemberTracker
+from collectors.members import as_int as _int
+from collectors.members import as_text as _text
+from collectors.rows import QueueCall, RingAttempt, Row, WaitingCaller
 
 Event = Mapping[str, str]
 
-# QueueMemberStatus "Status" is the device state (enum ast_device_state, 0-8).
-DEVICE_STATES = {
-    0: "unknown", 1: "not in use", 2: "in use", 3: "busy", 4: "invalid",
-    5: "unavailable", 6: "ringing", 7: "ring+in use", 8: "on hold",
-}  # fmt: skip
 _FINISHED_KEPT = 10_000
+# How long (event time) an answered stay whose caller hung up waits for a late AgentComplete.
+COMPLETE_GRACE_S = 2.0
+# QUEUESTATUS values that settle a stay after QueueCallerAbandon (app_queue set_queue_result).
 _EXIT_STATUS = {"LEAVEEMPTY": "exitempty", "LEAVEUNAVAIL": "exitempty", "TIMEOUT": "timeout"}
 
 
@@ -55,8 +60,10 @@ class _Stay:
     position: int | None
     gap: bool = False
     caller_hung_up: bool = False
+    abandoned_at: datetime | None = None  # QueueCallerAbandon seen; QUEUESTATUS says why
     left_at: datetime | None = None
     answered_at: datetime | None = None
+    hung_up_at: datetime | None = None  # answered, caller gone, AgentComplete not yet seen
     wait_s: float | None = None
     agent: str | None = None
     interface: str | None = None
@@ -70,18 +77,21 @@ class CallTracker:
     def __init__(self, pbx: str) -> None:
         self.pbx = pbx
         self._stays: dict[str, _Stay] = {}  # by caller Uniqueid
-        self._members: dict[tuple[str, str], MemberState] = {}
+        self.members = MemberTracker(pbx)
         # Stays just written: QueueCallerLeave follows QueueCallerAbandon, and is no orphan.
         self._finished: OrderedDict[str, None] = OrderedDict()
+        self._hung_up: dict[str, _Stay] = {}  # answered stays waiting for a late AgentComplete
         self.unmatched = 0  # events about a stay we never saw begin (counted, not invented)
 
     # -- entry point -----------------------------------------------------------------------
     def feed(self, event: Event, received_at: datetime) -> list[Row]:
         """Apply one event; return the rows it completes (possibly none)."""
+        at = _event_time(event, received_at)
+        rows = self._expire_hung_up(at) if self._hung_up else []
         handler = _HANDLERS.get(event.get("Event", ""))
-        if handler is None:
-            return []
-        return handler(self, event, _event_time(event, received_at))
+        if handler is not None:
+            rows.extend(handler(self, event, at))
+        return rows
 
     def waiting(self) -> list[_Stay]:
         """Stays still open (waiting or talking), oldest first."""
@@ -100,8 +110,23 @@ class CallTracker:
                 rows.extend(self._finish(stay, "unknown", at, ended_by=None, talk_s=None))
         return rows
 
+    def close_gone(self, live: set[str], at: datetime) -> list[Row]:
+        """After a gap: answered stays whose caller channel is no longer up (its Uniqueid not
+        in `live`, e.g. from CoreShowChannels) ended out of sight. They are written answered
+        and gap, with what is not known left empty: talk_s, ended_by and ended_at."""
+        rows: list[Row] = []
+        for stay in list(self._stays.values()):
+            if stay.answered_at is not None and stay.call_id not in live:
+                stay.gap = True
+                rows.extend(self._finish(stay, "answered", at, None, None, end_known=False))
+        return rows
+
     # -- caller events -----------------------------------------------------------------------
     def _join(self, e: Event, at: datetime) -> list[Row]:
+        # The same channel joining again (the dialplan went on to another Queue()) proves
+        # that its previous stay is over.
+        old = self._stays.get(e.get("Uniqueid", ""))
+        rows = self._close_unsettled(old, at) if old is not None else []
         stay = _Stay(
             queue=e.get("Queue", ""),
             call_id=e.get("Uniqueid", ""),
@@ -112,7 +137,7 @@ class CallTracker:
             position=_int(e.get("Position")),
         )
         self._stays[stay.call_id] = stay
-        return [self._waiting_row(stay, at, present=True)]
+        return [*rows, self._waiting_row(stay, at, present=True)]
 
     def _leave(self, e: Event, at: datetime) -> list[Row]:
         stay = self._stay(e)
@@ -122,12 +147,16 @@ class CallTracker:
         return [self._waiting_row(stay, at, present=False)]
 
     def _abandon(self, e: Event, at: datetime) -> list[Row]:
+        # Sent for an abandon, a timeout and an exit empty alike. The caller's hang-up
+        # request before it makes it an abandon now; otherwise QUEUESTATUS will tell.
         stay = self._stay(e)
         if stay is None:
             return []
-        outcome = "abandoned" if stay.caller_hung_up else "timeout"
+        stay.abandoned_at = at
         stay.wait_s = _seconds(stay.entered_at, at)
-        return self._finish(stay, outcome, at, ended_by=None, talk_s=None)
+        if stay.caller_hung_up:
+            return self._finish(stay, "abandoned", at, ended_by=None, talk_s=None)
+        return []
 
     def _hangup_request(self, e: Event, at: datetime) -> list[Row]:
         stay = self._stays.get(e.get("Uniqueid", ""))
@@ -136,27 +165,48 @@ class CallTracker:
         return []
 
     def _queue_status(self, e: Event, at: datetime) -> list[Row]:
-        # VarSet QUEUESTATUS on the caller channel settles a leave without connect or abandon.
+        # VarSet QUEUESTATUS on the caller channel, set as Queue() returns: TIMEOUT or
+        # LEAVEEMPTY settle a stay that QueueCallerAbandon ended. Other values (CONTINUE after
+        # an answered call, WITHDRAW) settle nothing here.
         if e.get("Variable") != "QUEUESTATUS":
             return []
         stay = self._stays.get(e.get("Uniqueid", ""))
-        if stay is None or stay.left_at is None or stay.answered_at is not None:
+        outcome = _EXIT_STATUS.get(e.get("Value", ""))
+        if stay is None or outcome is None or stay.answered_at is not None:
             return []
-        outcome = _EXIT_STATUS.get(e.get("Value", ""), "exitwithkey")
-        stay.wait_s = _seconds(stay.entered_at, stay.left_at)
-        return self._finish(stay, outcome, stay.left_at, ended_by=None, talk_s=None)
+        end = stay.abandoned_at or stay.left_at
+        if end is None:  # still waiting: a QUEUESTATUS left over from an earlier Queue()
+            return []
+        stay.wait_s = _seconds(stay.entered_at, end)
+        return self._finish(stay, outcome, end, ended_by=None, talk_s=None)
 
     def _hangup(self, e: Event, at: datetime) -> list[Row]:
-        # The caller channel is gone; a stay still open here left without a known reason.
+        # The caller channel is gone: every stay it still had open is over.
         stay = self._stays.get(e.get("Uniqueid", ""))
         if stay is None:
             return []
+        if stay.answered_at is not None:  # AgentComplete may still come: _expire_hung_up
+            if stay.hung_up_at is None:
+                stay.hung_up_at = at
+                self._hung_up[stay.call_id] = stay
+            return []
+        return self._close_unsettled(stay, at)
+
+    def _close_unsettled(self, stay: _Stay, at: datetime) -> list[Row]:
+        """A stay still open when its caller hangs up or joins a queue again: what it was
+        waiting for did not come, and that settles it (see the module docstring)."""
         if stay.answered_at is not None:  # AgentComplete never came: answered, end unknown
-            talk = _seconds(stay.answered_at, at)
-            return self._finish(stay, "answered", at, ended_by=None, talk_s=talk)
-        end = stay.left_at or at
+            end = stay.hung_up_at or at
+            talk = _seconds(stay.answered_at, end)
+            return self._finish(stay, "answered", end, ended_by=None, talk_s=talk)
+        if stay.abandoned_at is not None:  # no QUEUESTATUS: neither a timeout nor exit empty
+            outcome, end = "abandoned", stay.abandoned_at
+        elif stay.left_at is not None:  # left with no abandon and no connect: a key
+            outcome, end = "exitwithkey", stay.left_at
+        else:  # never seen leaving
+            outcome, end = "unknown", at
         stay.wait_s = _seconds(stay.entered_at, end)
-        return self._finish(stay, "unknown", end, ended_by=None, talk_s=None)
+        return self._finish(stay, outcome, end, ended_by=None, talk_s=None)
 
     # -- agent events ------------------------------------------------------------------------
     def _called(self, e: Event, at: datetime) -> list[Row]:
@@ -207,51 +257,24 @@ class CallTracker:
         return rows
 
     def _complete(self, e: Event, at: datetime) -> list[Row]:
-        stay = self._stay(e)
+        stay = self._find(e) or self._talking_to(e)
         if stay is None:
+            self._count_unmatched(e)
             return []
         reason = e.get("Reason", "")
         ended_by = reason if reason in ("agent", "caller", "transfer") else None
         talk = _seconds(stay.answered_at, at) if stay.answered_at else None
         return self._finish(stay, "answered", at, ended_by=ended_by, talk_s=talk)
 
-    # -- members -----------------------------------------------------------------------------
+    # -- members (collectors/members.py) ---------------------------------------------------
     def _member(self, e: Event, at: datetime) -> list[Row]:
-        queue, interface = e.get("Queue", ""), e.get("Interface") or e.get("Location", "")
-        if not queue or not interface:
-            return []
-        key = (queue, interface)
-        old = self._members.get(key)
-        paused = e.get("Paused") == "1"
-        reason = _text(e.get("PausedReason"))
-        if paused and reason is None and old is not None and old.paused:
-            reason = old.paused_reason  # Asterisk clears it in later status events
-        row = MemberState(
-            pbx=self.pbx, queue=queue, interface=interface,
-            member_name=_text(e.get("MemberName") or e.get("Name")),
-            status=_int(e.get("Status")) or 0, paused=paused,
-            paused_reason=reason if paused else None, in_call=e.get("InCall") == "1",
-            calls_taken=_int(e.get("CallsTaken")) or 0, since=at,
-            present=e.get("Event") != "QueueMemberRemoved",
-            penalty=_int(e.get("Penalty")) or 0, ringinuse=e.get("Ringinuse") == "1",
-            membership=e.get("Membership") or "static",
-        )  # fmt: skip
-        if old is not None and _same_state(old, row):
-            row = replace(row, since=old.since)
-            self._members[key] = row
-            return [] if row == old else [row]
-        self._members[key] = row
-        return [row]
+        return self.members.member(e, at)
 
     def _device(self, e: Event, at: datetime) -> list[Row]:
-        device = e.get("Device", "")
-        return [DeviceState(self.pbx, device, e.get("State", ""), at)] if device else []
+        return self.members.device(e, at)
 
     def _contact(self, e: Event, at: datetime) -> list[Row]:
-        usec = _int(e.get("RoundtripUsec"))
-        return [ContactState(self.pbx, e.get("AOR", ""), e.get("URI", ""),
-                             e.get("ContactStatus", ""), None if usec is None else usec / 1000,
-                             at)]  # fmt: skip
+        return self.members.contact(e, at)
 
     def _entry(self, e: Event, at: datetime) -> list[Row]:
         # A QueueStatus snapshot's QueueEntry: a caller already waiting when we connected.
@@ -270,22 +293,52 @@ class CallTracker:
 
     # -- helpers -----------------------------------------------------------------------------
     def _stay(self, e: Event) -> _Stay | None:
+        stay = self._find(e)
+        if stay is None:
+            self._count_unmatched(e)
+        return stay
+
+    def _find(self, e: Event) -> _Stay | None:
         # AgentComplete was once seen without the caller's Uniqueid: its Linkedid, or the agent
         # leg's DestLinkedid, is the caller's Uniqueid too.
         stays = self._stays
-        stay = (
+        return (
             stays.get(e.get("Uniqueid", ""))
             or stays.get(e.get("Linkedid", ""))
             or stays.get(e.get("DestLinkedid", ""))
         )
-        if stay is None and e.get("Uniqueid", "") not in self._finished:
+
+    def _count_unmatched(self, e: Event) -> None:
+        if e.get("Uniqueid", "") not in self._finished:
             self.unmatched += 1
-        return stay
+
+    def _talking_to(self, e: Event) -> _Stay | None:
+        """The answered stay of this queue and member: for an AgentComplete that came without
+        any channel field. A caller who already hung up goes first, then the oldest answer."""
+        queue, interface = e.get("Queue", ""), e.get("Interface", "")
+        talking = [
+            s for s in self._stays.values()
+            if s.answered_at is not None and (s.queue, s.interface) == (queue, interface)
+        ]  # fmt: skip
+        if not talking:
+            return None
+        return min(talking, key=lambda s: (s.hung_up_at is None, s.answered_at))
+
+    def _expire_hung_up(self, at: datetime) -> list[Row]:
+        """Answered stays whose caller hung up COMPLETE_GRACE_S ago with no AgentComplete:
+        written as answered, who ended the call unknown."""
+        rows: list[Row] = []
+        for stay in list(self._hung_up.values()):
+            if stay.hung_up_at is None or _seconds(stay.hung_up_at, at) >= COMPLETE_GRACE_S:
+                rows.extend(self._close_unsettled(stay, at))
+        return rows
 
     def _finish(
-        self, stay: _Stay, outcome: str, at: datetime, ended_by: str | None, talk_s: float | None
-    ) -> list[Row]:
+        self, stay: _Stay, outcome: str, at: datetime, ended_by: str | None,
+        talk_s: float | None, end_known: bool = True,
+    ) -> list[Row]:  # fmt: skip
         self._stays.pop(stay.call_id, None)
+        self._hung_up.pop(stay.call_id, None)
         self._finished[stay.call_id] = None
         if len(self._finished) > _FINISHED_KEPT:
             self._finished.popitem(last=False)
@@ -299,7 +352,8 @@ class CallTracker:
             caller_num=stay.caller_num, caller_name=stay.caller_name,
             entered_at=stay.entered_at, position=stay.position, outcome=outcome,
             wait_s=stay.wait_s, answered_at=stay.answered_at, agent=stay.agent,
-            interface=stay.interface, talk_s=talk_s, ended_by=ended_by, ended_at=at,
+            interface=stay.interface, talk_s=talk_s, ended_by=ended_by,
+            ended_at=at if end_known else None,
             ring_attempts=stay.ring_attempts, source="ami", gap=stay.gap,
         ))  # fmt: skip
         return rows
@@ -325,10 +379,6 @@ class CallTracker:
         )  # fmt: skip
 
 
-def _same_state(a: MemberState, b: MemberState) -> bool:
-    return (a.status, a.paused, a.in_call, a.present) == (b.status, b.paused, b.in_call, b.present)
-
-
 def _event_time(e: Event, received_at: datetime) -> datetime:
     stamp = e.get("Timestamp")
     if stamp:
@@ -341,18 +391,6 @@ def _event_time(e: Event, received_at: datetime) -> datetime:
 
 def _seconds(start: datetime, end: datetime) -> float:
     return round((end - start).total_seconds(), 6)
-
-
-def _int(value: str | None) -> int | None:
-    try:
-        return int(value) if value not in (None, "") else None
-    except ValueError:
-        return None
-
-
-def _text(value: str | None) -> str | None:
-    # Asterisk writes "<unknown>" for an absent caller id.
-    return None if value in (None, "", "<unknown>") else value
 
 
 _HANDLERS = {

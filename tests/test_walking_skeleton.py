@@ -5,7 +5,6 @@ call with the queue_log Asterisk wrote in the same run."""
 from __future__ import annotations
 
 import asyncio
-import time
 from pathlib import Path
 
 import pandas as pd
@@ -14,32 +13,12 @@ from streamlit.testing.v1 import AppTest
 
 import queries
 from service import Service
-from settings import PbxSettings, Settings
 from storage.queue_log import fold_calls
+from tests.collectors.lab_helpers import lab_settings, until
 from tests.conftest import REPO
 from tests.lab.asterisk import AsteriskLab
 
 pytestmark = pytest.mark.asterisk
-
-
-def lab_settings(lab: AsteriskLab, db: Path) -> Settings:
-    pbx = PbxSettings(
-        name="lab",
-        host=lab.ami_host,
-        port=lab.ami_port,
-        username=lab.ami_username,
-        secret=lab.ami_secret,
-        ping_interval_s=2.0,
-    )
-    return Settings(db_path=db, flush_interval_s=0.1, pbx=(pbx,))
-
-
-async def until(check: object, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():  # type: ignore[operator]
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.1)
 
 
 async def test_three_calls_reach_store_page_and_match_queue_log(

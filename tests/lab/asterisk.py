@@ -1,10 +1,13 @@
 """A private Asterisk 16 for one test, with sipp agents and callers, all on 127.0.0.1.
 
 The PBX mirrors the lab behind /work/shared/ami-captures (queues `support` and `sales`,
-agents 1001 Alice, 1002 Bob, 1003 Carol, 1004 Dave, extensions 600/601/602/610/611); its
-configuration templates live in tests/asterisk/. Every directory Asterisk uses, every log and
-every rendered sipp scenario is under `workdir`, and every port is chosen per run, so labs can
-run side by side. Traps behind the choices here: /work/shared/ASTERISK-NOTES.md.
+agents 1001 Alice, 1002 Bob, 1003 Carol, 1004 Dave, extensions 600/601/602/610/611), plus what
+the outcome tests need (queues `rna`, `empty`, `keys`, extensions 620/630/640, the contexts
+`queue-exit` and `transfer-target`); its configuration templates live in tests/asterisk/.
+tests/lab/ami.py gives a test its own AMI session (pauses, adds, transfers). Every directory
+Asterisk uses, every log and every rendered sipp scenario is under `workdir`, and every port is
+chosen per run, so labs can run side by side. Traps behind the choices here:
+/work/shared/ASTERISK-NOTES.md.
 """
 
 from __future__ import annotations
@@ -217,6 +220,34 @@ class AsteriskLab:
             caller_name=caller_name or caller_num,
             patience_s=NEVER_MS / 1000 if hangup_after_s is None else hangup_after_s,
             talk_ms=NEVER_MS if talk_s is None else round(talk_s * 1000),
+        )
+        return self._spawn(name, scenario, [f"{LOOPBACK}:{self.sip_port}", "-s", exten, "-m", "1"])
+
+    def call_with_key(
+        self,
+        exten: str,
+        caller_num: str,
+        digit: str = "1",
+        key_after_s: float = 2.0,
+        caller_name: str | None = None,
+    ) -> SippProcess:
+        """Start one caller dialling `exten` (640: answered, then queue `keys`) who presses
+        `digit` (a SIP INFO application/dtmf-relay) `key_after_s` seconds after the answer,
+        then waits for the exit context to hang up. Returns at once; `wait()` on the result."""
+        if not _TOKEN.fullmatch(exten) or not _TOKEN.fullmatch(caller_num):
+            raise ValueError(f"exten and caller_num must match {_TOKEN.pattern}")
+        if digit not in "0123456789*#" or len(digit) != 1:
+            raise ValueError(f"digit must be one DTMF key, got {digit!r}")
+        if caller_name is not None and _UNSAFE_NAME.search(caller_name):
+            raise ValueError(f"caller_name {caller_name!r} holds a character sipp or SIP mangles")
+        name = self._name(f"caller-key-{caller_num}")
+        scenario = render(
+            "caller-key.xml.in",
+            self.sipp_dir / f"{name}.xml",
+            caller_num=caller_num,
+            caller_name=caller_name or caller_num,
+            key_after_ms=round(key_after_s * 1000),
+            digit=digit,
         )
         return self._spawn(name, scenario, [f"{LOOPBACK}:{self.sip_port}", "-s", exten, "-m", "1"])
 
