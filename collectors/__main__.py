@@ -1,7 +1,7 @@
 """Headless collection: the service's lifecycle without the web pages.
 
     python -m collectors run --config callboard.toml
-    python -m collectors run --ami ami://USER@HOST:PORT --name NAME --db FILE
+    python -m collectors run --ami ami://USER[:SECRET]@HOST[:PORT] --name NAME --db FILE
         (the secret from the URL, or from $CALLBOARD_AMI_SECRET)
 
 SIGTERM or SIGINT stops collection, writes every row received and exits 0.
@@ -42,10 +42,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     try:
         settings = _settings(args)
-    except CallboardError as e:
+        asyncio.run(_run(settings))
+    except CallboardError as e:  # a bad setting, or the DuckDB file held by another process
         print(f"error: {e}", file=sys.stderr)
         return 2
-    asyncio.run(_run(settings))
     return 0
 
 
@@ -77,8 +77,11 @@ async def _run(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    # Leaving the block stops the collectors (each writes its closing connection_sessions row
+    # and takes its waiting callers off the live view), then writes every queued row.
     async with Service(settings):
         await stop.wait()
+        logging.getLogger(__name__).info("stopping: flushing everything received")
 
 
 if __name__ == "__main__":

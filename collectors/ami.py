@@ -11,25 +11,42 @@ they are). What is replaced, and why (each has a regression test in tests/collec
 - login: we send Login ourselves and raise `AmiAuthError` on a refusal (defect 6), so the
   collector can report it instead of reconnecting forever;
 - `save_stream` is never used (defect 7: it writes bytes to a text file).
+A frame that is not an AMI message is counted (`malformed`) and skipped; it never ends a session.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Callable, Mapping
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 from panoramisk.ami_protocol import AMIProtocol
 from panoramisk.manager import Manager
 from panoramisk.message import Message
 
-from collectors.framing import FrameReader
+from collectors.framing import FrameReader, parse_message
 from settings import PbxSettings
 
 log = logging.getLogger(__name__)
 
-EventCallback = Callable[[dict[str, str]], None]
+
+class AmiEvent(dict[str, str]):
+    """An event's fields, with `text`: the event as received (the collector keeps it raw,
+    cheaper and truer than re-encoding the fields)."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, fields: dict[str, str], text: str) -> None:
+        super().__init__(fields)
+        self.text = text
+
+
+EventCallback = Callable[[AmiEvent], None]
+# Asterisk answers a list action that has nothing to list with an error ("No Contacts found").
+_EMPTY_LIST = re.compile(r"^No .* found", re.IGNORECASE)
 
 
 class AmiError(Exception):
@@ -41,15 +58,36 @@ class AmiAuthError(AmiError):
 
 
 class AmiUnreachable(AmiError):
-    """No TCP connection could be made."""
+    """No AMI session could be set up (no TCP connection, or no answer to the login)."""
 
 
 class AmiLost(AmiError):
-    """An established session ended (peer closed, reset, or stopped answering pings)."""
+    """An established session ended (peer closed, reset, shut down, or stopped answering)."""
+
+
+class AmiActionError(AmiError):
+    """The PBX answered an action with an error (unknown action, no permission, ...)."""
+
+
+class AmiCounters(Protocol):
+    """What a session counts as it reads; the collector's PbxStatus is one."""
+
+    bytes_received: int
+    malformed: int
+    handler_errors: int
+
+
+@dataclass
+class SessionCounters:
+    """AmiCounters for a session used on its own (tests, tools)."""
+
+    bytes_received: int = 0
+    malformed: int = 0
+    handler_errors: int = 0
 
 
 class _Protocol(AMIProtocol):
-    """panoramisk's protocol with byte framing and a guarded message handler."""
+    """panoramisk's protocol with byte framing, a guarded handler and our own Shutdown."""
 
     factory: _Manager
     closed: bool
@@ -65,34 +103,53 @@ class _Protocol(AMIProtocol):
         self._manager.attach(self)
 
     def data_received(self, data: bytes) -> None:
-        self.factory.bytes_received += len(data)
-        for text in self.frames.feed(data):
-            message = Message.from_line(text)
-            if message is None:  # no Event/Response header: count it, keep the link
-                self.factory.malformed += 1
-                continue
+        counters = self.factory.counters
+        counters.bytes_received += len(data)
+        oversized = self.frames.oversized
+        texts = self.frames.feed(data)
+        counters.malformed += self.frames.oversized - oversized
+        for text in texts:
             try:
+                if _plain_event(text):
+                    # The hot path (bench/README.md): an event that answers no action needs
+                    # no panoramisk Message; it goes to the collector as a plain dict.
+                    self.factory.deliver(parse_message(text), text)
+                    continue
+                message = Message.from_line(text)
+                if message is None:  # no Event/Response header: count it, keep the link
+                    counters.malformed += 1
+                    continue
                 self.handle_message(message)
-            except Exception:  # a bug in a handler must not end the session
-                self.factory.handler_errors += 1
-                log.exception("AMI message handler failed on %s", message.get("event"))
+            except Exception:  # a bug in a handler must not end the session (defect 4)
+                counters.handler_errors += 1
+                log.exception("AMI message handler failed on %r", text[:80])
+
+    def handle_message(self, message: Message) -> None:
+        # panoramisk treats Shutdown as a lost connection with the Message as the "exception";
+        # we pass the event on, then end the session with a plain reason and close the socket.
+        if message.get("event", "").lower() == "shutdown":
+            self.factory.dispatch(message)
+            restart = " to restart" if message.get("restart", "").lower() == "true" else ""
+            self.factory.end(AmiLost(f"the PBX is shutting down{restart}"))
+            return
+        super().handle_message(message)
 
     def connection_lost(self, exc: Exception | None) -> None:
         if not self.closed:
             self.closed = True
-            self.factory.connection_lost(exc)
+            reason = _reason(exc) if exc else "closed"
+            self.factory.end(AmiLost(f"connection closed by peer: {reason}"))
 
 
 class _Manager(Manager):
     """panoramisk's Manager used for action matching only: no reconnect, no pinger."""
 
-    def __init__(self, on_event: EventCallback) -> None:
+    def __init__(self, on_event: EventCallback, counters: AmiCounters) -> None:
         super().__init__(ping_delay=0, ping_interval=0)
         self._on_event = on_event
-        self.lost: asyncio.Future[Exception | None] = asyncio.get_running_loop().create_future()
-        self.bytes_received = 0
-        self.malformed = 0
-        self.handler_errors = 0
+        self.counters = counters
+        # Set once, with the reason the session ended; every waiter raises it.
+        self.lost: asyncio.Future[AmiLost] = asyncio.get_running_loop().create_future()
 
     def attach(self, protocol: _Protocol) -> None:
         """What panoramisk's connection_made does, minus its Login and pinger."""
@@ -103,16 +160,29 @@ class _Manager(Manager):
         self.responses = protocol.responses = {}
 
     def dispatch(self, event: Message) -> list[str]:
-        self._on_event(dict(event.items()))
+        # One callback for every event: no patterns, so no event is delivered twice (defect 3).
+        fields = dict(event.items())
+        self._on_event(AmiEvent(fields, "\r\n".join(f"{k}: {v}" for k, v in fields.items())))
         return []
 
-    def connection_lost(self, exc: Exception | None) -> None:
+    def deliver(self, fields: dict[str, str], text: str) -> None:
+        """An event parsed on the fast path (see `_Protocol.data_received`)."""
+        self._on_event(AmiEvent(fields, text))
+
+    def end(self, reason: AmiLost) -> None:
+        """The session is over: record why (first reason wins) and close the socket."""
         if not self.lost.done():
-            self.lost.set_result(exc)
+            self.lost.set_result(reason)
+        protocol = getattr(self, "protocol", None)
+        if protocol is not None and not protocol.transport.is_closing():
+            protocol.transport.close()
+
+    def connection_lost(self, exc: Exception | None) -> None:  # panoramisk's hook: unused
+        self.end(AmiLost(f"connection closed: {_reason(exc)}"))
 
 
 class AmiSession:
-    """An authenticated AMI session; `async with AmiSession.open(...)` closes it on exit."""
+    """An authenticated AMI session; `async with` closes it on exit."""
 
     def __init__(self, pbx: PbxSettings, manager: _Manager, version: str) -> None:
         self.pbx = pbx
@@ -121,11 +191,15 @@ class AmiSession:
 
     @classmethod
     async def open(
-        cls, pbx: PbxSettings, on_event: EventCallback, timeout: float = 10.0
+        cls,
+        pbx: PbxSettings,
+        on_event: EventCallback,
+        counters: AmiCounters | None = None,
+        timeout: float = 10.0,
     ) -> AmiSession:
         """Connect and log in; raise AmiUnreachable or AmiAuthError with a plain message."""
         loop = asyncio.get_running_loop()
-        manager = _Manager(on_event)
+        manager = _Manager(on_event, counters or SessionCounters())
         try:
             _, protocol = await asyncio.wait_for(
                 loop.create_connection(lambda: _Protocol(manager), pbx.host, pbx.port), timeout
@@ -138,9 +212,9 @@ class AmiSession:
                 {"Action": "Login", "Username": pbx.username, "Secret": pbx.secret,
                  "Events": "on"}, timeout=timeout,
             )  # fmt: skip
-        except AmiError:
+        except AmiLost as e:  # accepted the connection, never answered the login
             session.close()
-            raise
+            raise AmiUnreachable(f"{pbx.host}:{pbx.port}: {e}") from None
         if not reply.success:
             session.close()
             raise AmiAuthError(f"authentication failed for user {pbx.username!r}")
@@ -154,53 +228,72 @@ class AmiSession:
         self.close()
 
     def close(self) -> None:
-        protocol = getattr(self._manager, "protocol", None)
-        if protocol is not None and not protocol.closed:
-            protocol.transport.close()
+        """End the session from our side (idempotent)."""
+        self._manager.end(AmiLost("closed by the collector"))
 
     @property
-    def counters(self) -> dict[str, int]:
-        m = self._manager
-        return {"bytes": m.bytes_received, "malformed": m.malformed, "errors": m.handler_errors}
+    def closed(self) -> bool:
+        return self._manager.lost.done()
 
     async def action(self, fields: Mapping[str, str], timeout: float = 10.0) -> Any:
-        """Send an action; return its response (a list of messages for event lists)."""
-        if self._manager.lost.done():
-            raise AmiLost("the AMI connection is closed")
-        future = self._manager.send_action(dict(fields))
+        """Send an action; return its response (a list of messages for event lists).
+
+        Raise AmiLost, with the reason the session ended, if it ends before the answer; a
+        peer that does not answer within `timeout` is dead, so the session is ended then too.
+        """
         lost = self._manager.lost
+        if lost.done():
+            raise AmiLost(str(lost.result()))
+        future = self._manager.send_action(dict(fields))
         done, _ = await asyncio.wait(
             {future, lost}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
         )
         if future in done:
             return future.result()
-        if lost in done:
-            raise AmiLost("the AMI connection closed during an action")
-        raise AmiLost(f"no answer to {fields.get('Action')} within {timeout:.0f} s")
+        if lost not in done:
+            self._manager.end(AmiLost(f"no answer to {fields.get('Action')} within {timeout:g} s"))
+        raise AmiLost(str(lost.result()))
 
     async def events_of(
         self, fields: Mapping[str, str], timeout: float = 30.0
     ) -> list[dict[str, str]]:
-        """Run a list action (QueueStatus, ...) and return its events as plain dicts."""
+        """Run a list action (QueueStatus, ...) and return its events as plain dicts.
+
+        Raise AmiActionError when the PBX refuses it; an empty listing is an empty list.
+        """
         reply = await self.action(fields, timeout)
-        messages = reply if isinstance(reply, list) else [reply]
-        return [dict(m.items()) for m in messages if "event" in m]
+        if not isinstance(reply, list):
+            if not reply.success:
+                message = str(reply.get("message", "")).strip()
+                if _EMPTY_LIST.match(message):
+                    return []
+                raise AmiActionError(f"{fields.get('Action')}: {message or 'refused'}")
+            return []
+        return [dict(m.items()) for m in reply if "event" in m]
+
+    async def fields_of(self, fields: Mapping[str, str], timeout: float = 10.0) -> dict[str, str]:
+        """Run a one-response action (CoreStatus, ...) and return the response's fields."""
+        reply = await self.action(fields, timeout)
+        if isinstance(reply, list) or not reply.success:
+            message = "" if isinstance(reply, list) else str(reply.get("message", "")).strip()
+            raise AmiActionError(f"{fields.get('Action')}: {message or 'unexpected answer'}")
+        return dict(reply.items())
 
     async def run(self) -> None:
-        """Ping until the session ends; raise AmiLost saying why it ended."""
+        """Ping until the session ends; raise AmiLost saying why it ended.
+
+        A half-open TCP link or a hung Asterisk never closes the socket: only a ping with a
+        deadline finds it, within two intervals of the last answer (defect 5).
+        """
         interval = self.pbx.ping_interval_s
+        lost = self._manager.lost
         while True:
-            lost = self._manager.lost
             try:
-                await asyncio.wait_for(asyncio.shield(lost), timeout=interval)
+                reason = await asyncio.wait_for(asyncio.shield(lost), timeout=interval)
             except TimeoutError:
-                pass
+                await self.action({"Action": "Ping"}, timeout=interval)
             else:
-                exc = lost.result()
-                raise AmiLost(f"connection closed by peer{': ' + _reason(exc) if exc else ''}")
-            # A half-open TCP link or a hung Asterisk never closes the socket: only a ping
-            # with a deadline finds it (within two intervals of the last sign of life).
-            await self.action({"Action": "Ping"}, timeout=interval)
+                raise AmiLost(str(reason))
 
 
 def filters_for(events: frozenset[str]) -> list[str]:
@@ -212,6 +305,16 @@ def filters_for(events: frozenset[str]) -> list[str]:
     if "VarSet" in events:
         rules.append("Variable: QUEUESTATUS[[:space:]]")  # the only VarSet the tracker reads
     return rules
+
+
+def _plain_event(text: str) -> bool:
+    # Events listed in answer to an action carry its ActionID and go to panoramisk's matching;
+    # Shutdown goes through handle_message, which ends the session.
+    return (
+        text.startswith("Event: ")
+        and "\nActionID:" not in text
+        and not text.startswith("Event: Shutdown")
+    )
 
 
 def _reason(e: BaseException | None) -> str:

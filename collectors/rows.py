@@ -144,7 +144,7 @@ class RawEvent:
     received_at: datetime
     event: str
     uniqueid: str | None
-    payload: str  # JSON object of the event's fields
+    payload: str  # the event as received: "Key: Value" lines
 
 
 @dataclass(frozen=True, slots=True)

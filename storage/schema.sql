@@ -91,7 +91,8 @@ CREATE TABLE IF NOT EXISTS agents (
     username     VARCHAR              -- the omnichannel platform's user
 );
 
--- Raw AMI events the collector used. zstd: about 4x smaller than the default for JSON text.
+-- Raw AMI events the collector used, as received ("Key: Value" lines). zstd: about 4x smaller
+-- than the default compression for such text.
 CREATE TABLE IF NOT EXISTS raw_events (
     pbx         VARCHAR NOT NULL,
     session_id  BIGINT NOT NULL,

@@ -1,0 +1,117 @@
+"""What the collector asks the PBX at every login and poll, besides the event stream.
+
+- `queue_status`: QueueStatus, the live state of queues: members (status, pause and reason)
+  and callers waiting. The collector rebuilds and reconciles its state from it.
+- `read_facts`: what an admin needs on the PBX console: Asterisk version (CoreSettings),
+  startup and reload time and current calls (CoreStatus), queues and callers (QueueSummary),
+  endpoints and contacts (PJSIPShowEndpoints, PJSIPShowContacts).
+Every action exists on Asterisk 16 for a manager user with `write = system,reporting` (or all).
+A refused action is counted (`snapshot_errors`) and logged by the collector; it never ends the
+session.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from collectors.ami import AmiActionError, AmiSession
+from collectors.status import PbxStatus
+
+log = logging.getLogger(__name__)
+
+Event = dict[str, str]
+
+
+@dataclass(frozen=True)
+class QueueSnapshot:
+    """QueueStatus's answer: members and callers waiting, as the PBX has them now."""
+
+    members: list[Event]  # QueueMember events
+    entries: list[Event]  # QueueEntry events
+
+    @classmethod
+    def of(cls, events: list[Event]) -> QueueSnapshot:
+        kind = [e.get("Event") for e in events]
+        return cls(
+            members=[e for e, k in zip(events, kind, strict=True) if k == "QueueMember"],
+            entries=[e for e, k in zip(events, kind, strict=True) if k == "QueueEntry"],
+        )
+
+
+async def queue_status(session: AmiSession, timeout: float) -> QueueSnapshot:
+    """Run QueueStatus; raise AmiActionError if the PBX refuses it (app_queue not loaded)."""
+    return QueueSnapshot.of(await session.events_of({"Action": "QueueStatus"}, timeout))
+
+
+async def read_facts(
+    session: AmiSession,
+    status: PbxStatus,
+    timeout: float,
+    refused: Callable[[str, AmiActionError], None],
+) -> None:
+    """Refresh what `status` says about the PBX itself; each action may be refused on its own
+    (then `refused(action, error)` is told, and the others still run)."""
+    steps: list[tuple[str, Callable[[AmiSession, PbxStatus, float], Awaitable[None]]]] = [
+        ("CoreSettings", _core_settings),
+        ("CoreStatus", _core_status),
+        ("QueueSummary", _queue_summary),
+        ("PJSIPShowEndpoints", _endpoints),
+        ("PJSIPShowContacts", _contacts),
+    ]
+    for action, step in steps:
+        try:
+            await step(session, status, timeout)
+        except AmiActionError as e:
+            refused(action, e)
+
+
+async def _core_settings(session: AmiSession, status: PbxStatus, timeout: float) -> None:
+    reply = await session.fields_of({"Action": "CoreSettings"}, timeout)
+    status.asterisk_version = reply.get("AsteriskVersion") or None
+
+
+async def _core_status(session: AmiSession, status: PbxStatus, timeout: float) -> None:
+    reply = await session.fields_of({"Action": "CoreStatus"}, timeout)
+    started = _stamp(reply, "CoreStartup")
+    if status.started is not None and started is not None and started != status.started:
+        status.restarts_seen += 1
+        log.warning("%s restarted at %s (it had started at %s)", status.name, started,
+                    status.started)  # fmt: skip
+    status.started = started
+    status.reloaded = _stamp(reply, "CoreReload")
+    status.current_calls = _int(reply.get("CoreCurrentCalls"))
+
+
+async def _queue_summary(session: AmiSession, status: PbxStatus, timeout: float) -> None:
+    events = await session.events_of({"Action": "QueueSummary"}, timeout)
+    queues = [e for e in events if e.get("Event") == "QueueSummary"]
+    status.queues = len(queues)
+    status.callers_waiting = sum(_int(e.get("Callers")) or 0 for e in queues)
+
+
+async def _endpoints(session: AmiSession, status: PbxStatus, timeout: float) -> None:
+    events = await session.events_of({"Action": "PJSIPShowEndpoints"}, timeout)
+    endpoints = [e for e in events if e.get("Event") == "EndpointList"]
+    status.endpoints = len(endpoints)
+    status.endpoints_unavailable = sum(e.get("DeviceState") == "Unavailable" for e in endpoints)
+
+
+async def _contacts(session: AmiSession, status: PbxStatus, timeout: float) -> None:
+    events = await session.events_of({"Action": "PJSIPShowContacts"}, timeout)
+    contacts = [e for e in events if e.get("Event") == "ContactList"]
+    status.contacts = len(contacts)
+    status.contacts_unreachable = sum(e.get("Status") == "Unreachable" for e in contacts)
+
+
+def _stamp(reply: dict[str, str], prefix: str) -> str | None:
+    date, clock = reply.get(f"{prefix}Date", ""), reply.get(f"{prefix}Time", "")
+    return f"{date} {clock}".strip() or None
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int(value) if value else None
+    except ValueError:
+        return None
