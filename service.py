@@ -10,6 +10,7 @@ Pages reach the running service through `current()`: they read through `store.cu
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from types import TracebackType
@@ -17,8 +18,14 @@ from types import TracebackType
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from collectors.collector import AsteriskCollector
+from demo import DemoPbx, DemoSettings
 from settings import Settings
+from storage.backfill import backfill_file
+from storage.retention import prune_raw_events
 from storage.store import Store
+
+DEMO_PBX_NAME = "demo"
+RETENTION_EVERY_H = 6
 
 log = logging.getLogger(__name__)
 
@@ -40,19 +47,34 @@ class Service:
         self.started_at = time.time()
         self._tasks: list[asyncio.Task[None]] = []
         self._scheduler: AsyncIOScheduler | None = None
+        self._stack = contextlib.AsyncExitStack()
+        wanted = settings.demo
+        self.demo = wanted == "on" or (wanted == "auto" and not settings.pbx)
 
     async def __aenter__(self) -> Service:
         global _current
         self.store.open()
+        if self.demo:
+            await self._start_demo()
         for collector in self.collectors:
             name = f"collector:{collector.pbx.name}"
             self._tasks.append(asyncio.create_task(collector.run(), name=name))
         self._scheduler = AsyncIOScheduler()
+        for collector in self.collectors:  # one job per PBX: a slow one delays no other
+            self._scheduler.add_job(
+                self._poll_queues,
+                "interval",
+                args=(collector,),
+                seconds=self.settings.poll_interval_s,
+                id=f"queue-status-poll:{collector.pbx.name}",
+                max_instances=1,
+                coalesce=True,
+            )
         self._scheduler.add_job(
-            self._poll_queues,
+            self._prune,
             "interval",
-            seconds=self.settings.poll_interval_s,
-            id="queue-status-poll",
+            hours=RETENTION_EVERY_H,
+            id="raw-retention",
             max_instances=1,
             coalesce=True,
         )
@@ -77,17 +99,38 @@ class Service:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
+        await self._stack.aclose()  # the demo PBX, if it runs
         # Every row the collectors produced is in the store's queue; close() writes it all.
         await asyncio.to_thread(self.store.close)
         log.info("Callboard stopped; store flushed and checkpointed")
 
-    async def _poll_queues(self) -> None:
-        # Reconciliation poll: QueueStatus rebuilds member state and settles drifted stays.
-        for collector in self.collectors:
-            try:
-                await collector.snapshot()
-            except Exception as e:  # one PBX failing never stops the others' polls
-                log.warning("QueueStatus poll of %s failed: %s", collector.pbx.name, e)
+    async def _start_demo(self) -> None:
+        """The built-in demo PBX on loopback, collected by the same code as a real one; the
+        history it simulated before we connected comes in through its queue_log."""
+        queue_log = self.settings.db_path.parent / "demo_queue_log"
+        pbx = await self._stack.enter_async_context(DemoPbx(DemoSettings(queue_log=queue_log)))
+        settings = pbx.pbx_settings(name=DEMO_PBX_NAME)
+        self.collectors.append(AsteriskCollector(settings, self.store.put))
+        report = await asyncio.to_thread(backfill_file, self.store, queue_log, DEMO_PBX_NAME)
+        log.info("demo PBX on %s:%d; %d calls of its history loaded from its queue_log",
+                 pbx.host, pbx.port, report.calls_added)  # fmt: skip
+
+    async def _prune(self) -> None:
+        deleted = await asyncio.to_thread(
+            prune_raw_events, self.store, self.settings.raw_retention_days
+        )
+        log.info("retention: %d raw events older than %g days deleted", deleted,
+                 self.settings.raw_retention_days)  # fmt: skip
+
+    async def _poll_queues(self, collector: AsteriskCollector) -> None:
+        # Reconciliation poll of one PBX: its QueueStatus against what we published;
+        # corrections are counted as drift (collectors/reconcile.py).
+        try:
+            await collector.reconcile()
+        except asyncio.CancelledError:  # the scheduler's shutdown: the next login rebuilds
+            log.debug("QueueStatus poll of %s cancelled: stopping", collector.pbx.name)
+        except Exception:  # a bug of ours: logged; the next poll runs as usual
+            log.exception("QueueStatus poll of %s failed", collector.pbx.name)
 
     def health(self) -> dict[str, object]:
         """What /healthz returns: each PBX's state and last event age; never a secret."""
@@ -95,12 +138,35 @@ class Service:
         ok = all(p["state"] == "connected" for p in pbxs)
         return {
             "status": "ok" if ok else "degraded",
-            "message": "" if pbxs else "no PBX configured: add a [[pbx]] table to callboard.toml",
+            "message": _health_message(self),
             "uptime_s": round(time.time() - self.started_at, 1),
             "store": {"path": str(self.settings.db_path), "rows_written": self.store.rows_written,
                       "last_error": self.store.last_error},
             "pbx": pbxs,
         }  # fmt: skip
+
+
+def _health_message(service: Service) -> str:
+    if service.demo:
+        return "demo data: the built-in demo PBX runs because no [[pbx]] is configured"
+    if not service.collectors:
+        return "no PBX configured: add a [[pbx]] table to callboard.toml"
+    return ""
+
+
+# PbxStatus fields exported per PBX: (metric name = field [+ _total], type, help).
+_PBX_METRICS = (
+    ("sessions_total", "counter", "AMI logins that succeeded."),
+    ("failures_total", "counter", "AMI connection attempts that failed or sessions lost."),
+    ("malformed_total", "counter", "AMI frames skipped: not a message, or oversized."),
+    ("unused_events_total", "counter", "AMI events skipped: a type the collector does not use."),
+    ("missing_fields_total", "counter", "AMI events skipped: a field the rows key on missing."),
+    ("handler_errors_total", "counter", "Exceptions while handling an AMI message (a bug)."),
+    ("snapshot_errors_total", "counter", "Snapshot or poll actions the PBX refused."),
+    ("drift_corrections_total", "counter", "Differences the QueueStatus poll found and fixed."),
+    ("restarts_seen_total", "counter", "PBX restarts found at a login (new startup time)."),
+    ("current_calls", "gauge", "Calls on the PBX (CoreStatus), at the last snapshot."),
+)
 
 
 def metrics_text(service: Service) -> str:
@@ -121,6 +187,13 @@ def metrics_text(service: Service) -> str:
         "# TYPE callboard_ami_reconnects_total counter",
     ]
     lines += [f'callboard_ami_reconnects_total{{pbx="{s.name}"}} {s.reconnects}' for s in per_pbx]
+    for name, kind, help_text in _PBX_METRICS:
+        lines += [f"# HELP callboard_{name} {help_text}", f"# TYPE callboard_{name} {kind}"]
+        attribute = name.removesuffix("_total")
+        for s in per_pbx:
+            value = getattr(s, attribute)
+            if value is not None:
+                lines.append(f'callboard_{name}{{pbx="{s.name}"}} {value}')
     lines += [
         "# HELP callboard_store_rows_written_total Rows appended to DuckDB.",
         "# TYPE callboard_store_rows_written_total counter",

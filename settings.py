@@ -62,6 +62,7 @@ class Settings:
     flush_interval_s: float = 0.25
     poll_interval_s: float = 60.0
     raw_retention_days: float = 30.0
+    demo: str = "auto"
     pbx: tuple[PbxSettings, ...] = ()
     agents: tuple[AgentSettings, ...] = ()
     source: str = "defaults"  # where the settings came from, for the admin page
@@ -75,6 +76,7 @@ FIELDS: tuple[tuple[str, str], ...] = (
     ("flush_interval_s", "Longest time a received row waits before it is written."),
     ("poll_interval_s", "Seconds between QueueStatus reconciliation polls."),
     ("raw_retention_days", "Days raw AMI events are kept (0: forever); call facts are kept."),
+    ("demo", "Built-in demo PBX: auto (only when no [[pbx]] is configured), on, or off."),
 )
 PBX_FIELDS: tuple[tuple[str, str], ...] = (
     ("name", "Short unique name; every row is tagged with it."),
@@ -144,6 +146,7 @@ def _build(data: dict[str, Any], env: Mapping[str, str], source: str) -> Setting
         raw_retention_days=_float(
             data, "raw_retention_days", Settings.raw_retention_days, 0, 36500
         ),
+        demo=_choice(data, "demo", Settings.demo, ("auto", "on", "off")),
         pbx=pbxs,
         agents=_build_agents(data.get("agent", [])),
         source=source,
@@ -240,6 +243,13 @@ def _float(
             f"{_path(where, key)}: must be a number between {lo} and {hi}, got {value!r}"
         )
     return number
+
+
+def _choice(data: Mapping[str, Any], key: str, default: str, allowed: tuple[str, ...]) -> str:
+    value = _text(data, key, default)
+    if value not in allowed:
+        raise ConfigError(f"{key}: must be one of {', '.join(allowed)}, got {value!r}")
+    return value
 
 
 def _path(where: str, key: str) -> str:
