@@ -25,6 +25,11 @@ from storage.retention import prune_raw_events
 from storage.store import Store
 
 DEMO_PBX_NAME = "demo"
+DEMO_NOTE = (
+    "**Demo data.** No PBX is configured, so Callboard watches its built-in demo PBX: a "
+    "simulated contact center spoken over AMI exactly as Asterisk 16 speaks it. Add a "
+    "`[[pbx]]` table to `callboard.toml` (see `callboard.example.toml`) to watch your own."
+)
 RETENTION_EVERY_H = 6
 
 log = logging.getLogger(__name__)

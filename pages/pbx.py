@@ -15,6 +15,8 @@ def links() -> None:
     if running is None:
         st.error("Collection is not running in this process: start Callboard with `make run`.")
         return
+    if running.demo:
+        st.info(service.DEMO_NOTE)
     if not running.collectors:
         st.info(
             "No PBX configured. Add a `[[pbx]]` table to `callboard.toml` "

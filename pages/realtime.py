@@ -16,7 +16,9 @@ st.title("Realtime")
 @st.fragment(run_every="2s")
 def live() -> None:
     running = service.current()
-    if running is not None and not running.collectors:
+    if running is not None and running.demo:
+        st.info(service.DEMO_NOTE)
+    elif running is not None and not running.collectors:
         st.info(
             "No PBX is configured, so there is nothing live to show. Add a `[[pbx]]` table "
             "(name, host, port, username, secret_env) to `callboard.toml` — see "

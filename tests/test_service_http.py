@@ -47,3 +47,17 @@ def test_sigterm_stops_cleanly_and_logs_no_secret(
     assert "store flushed and checkpointed" in out
     assert "cannot reach 127.0.0.1:1" in out
     assert "s3cr3t-x" not in out
+
+
+def test_without_a_pbx_the_demo_pbx_runs_and_is_labelled(tmp_path: Path) -> None:
+    with running_service(tmp_path, "") as (base, _):
+        deadline = time.monotonic() + 20
+        while True:
+            health = json.loads(get(base + "/healthz")[1])
+            if health["pbx"] and health["pbx"][0]["state"] == "connected":
+                break
+            assert time.monotonic() < deadline, health
+            time.sleep(0.2)
+        assert health["pbx"][0]["name"] == "demo"
+        assert health["message"].startswith("demo data")
+        assert 'callboard_pbx_up{pbx="demo"} 1' in get(base + "/metrics")[1]
