@@ -186,6 +186,7 @@ class AsteriskCollector:
             if queues is not None:
                 todo = self._apply(queues, after_gap=True)
                 log.info("%s: live state rebuilt (%d corrections)", self.pbx.name, len(todo))
+            await self._close_gone(session)
             self._touches = None
             self._ready = True
 
@@ -212,6 +213,16 @@ class AsteriskCollector:
             finally:
                 if self._touches is touches:
                     self._touches = None
+
+    async def _close_gone(self, session: AmiSession) -> None:
+        # Answered stays whose caller hung up during the gap: written answered + gap, with
+        # their end left unknown (never invented).
+        try:
+            live = await snapshot.live_channels(session, ACTION_TIMEOUT_S)
+        except AmiActionError as e:
+            self._refused("CoreShowChannels", e)
+            return
+        self._emit(self.tracker.close_gone(live, _now()))
 
     async def _queue_status(self, session: AmiSession) -> snapshot.QueueSnapshot | None:
         try:

@@ -45,6 +45,14 @@ async def queue_status(session: AmiSession, timeout: float) -> QueueSnapshot:
     return QueueSnapshot.of(await session.events_of({"Action": "QueueStatus"}, timeout))
 
 
+async def live_channels(session: AmiSession, timeout: float) -> set[str]:
+    """Uniqueids of the channels up now (CoreShowChannels): after a gap, an answered caller
+    whose channel is gone ended while we could not see it."""
+    events = await session.events_of({"Action": "CoreShowChannels"}, timeout)
+    return {e["Uniqueid"] for e in events if e.get("Event") == "CoreShowChannel" and
+            e.get("Uniqueid")}  # fmt: skip
+
+
 async def read_facts(
     session: AmiSession,
     status: PbxStatus,
