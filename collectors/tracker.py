@@ -221,6 +221,18 @@ class CallTracker:
         )
         return []
 
+    def _dump(self, e: Event, at: datetime) -> list[Row]:
+        # AgentDump: the member answered, then hung up during the member announcement, before
+        # the bridge. app_queue logs AGENTDUMP instead of CONNECT and the caller keeps waiting,
+        # so it is one more ring attempt, not an end of the stay (storage/queue_log.py agrees).
+        stay = self._stay(e)
+        if stay is None:
+            return []
+        interface, name, started = stay.ringing.pop(e.get("DestUniqueid", ""), ("", None, at))
+        interface = interface or e.get("Interface", "")
+        name = name or _text(e.get("MemberName"))
+        return [self._attempt(stay, interface, name, at, None, "dumped", started=started)]
+
     def _ring_no_answer(self, e: Event, at: datetime) -> list[Row]:
         stay = self._stay(e)
         if stay is None:
@@ -402,6 +414,7 @@ _HANDLERS = {
     "Hangup": CallTracker._hangup,
     "AgentCalled": CallTracker._called,
     "AgentRingNoAnswer": CallTracker._ring_no_answer,
+    "AgentDump": CallTracker._dump,
     "AgentConnect": CallTracker._connect,
     "AgentComplete": CallTracker._complete,
     "QueueMemberStatus": CallTracker._member,

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from collectors.rows import QueueCall, Row
+from collectors.rows import QueueCall, RingAttempt, Row
 from collectors.tracker import CallTracker
 
 CALLER = "1795697291.0"
@@ -165,3 +165,35 @@ def test_close_gone_writes_answered_stays_whose_caller_left_in_a_gap() -> None:
         ("answered", "Carol", True, None, None, None)
     ]
     assert tracker.waiting() == []
+
+
+def test_agent_dump_is_a_ring_attempt_and_the_caller_keeps_waiting() -> None:
+    # The member picks up, hangs up during the announcement (AgentDump), Bob answers later.
+    tracker = CallTracker("lab")
+    rows: list[Row] = []
+    for e in (
+        JOIN,
+        event("AgentCalled", 1.0, DestUniqueid="9.1", Interface="PJSIP/1001", MemberName="Alice"),
+        event("AgentDump", 3.0, DestUniqueid="9.1", Interface="PJSIP/1001", MemberName="Alice"),
+        event("AgentCalled", 5.0, DestUniqueid="9.2", Interface="PJSIP/1002", MemberName="Bob"),
+        event("QueueCallerLeave", 6.0),
+        event("AgentConnect", 6.0, DestUniqueid="9.2", Interface="PJSIP/1002", MemberName="Bob"),
+        event(
+            "AgentComplete",
+            9.0,
+            DestUniqueid="9.2",
+            Interface="PJSIP/1002",
+            MemberName="Bob",
+            Reason="agent",
+        ),
+    ):
+        rows.extend(tracker.feed(e, datetime.now(UTC)))
+    (call,) = [r for r in rows if isinstance(r, QueueCall)]
+    attempts = [(r.agent, r.result, r.ring_s) for r in rows if isinstance(r, RingAttempt)]
+    assert (call.outcome, call.agent, call.ring_attempts, call.wait_s) == (
+        "answered",
+        "Bob",
+        2,
+        6.0,
+    )
+    assert attempts == [("Alice", "dumped", 2.0), ("Bob", "answered", 1.0)]
