@@ -5,8 +5,6 @@ invented, nothing written twice."""
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -15,6 +13,7 @@ import queries
 from service import Service
 from settings import PbxSettings, Settings
 from storage.queue_log import fold_calls
+from tests.collectors.lab_helpers import until
 from tests.lab.asterisk import AsteriskLab
 from tests.lab.sipp import SippProcess
 
@@ -31,14 +30,6 @@ def pbx_of(
 
 def settings_of(db: Path, *pbxs: PbxSettings, poll_s: float = 2.0) -> Settings:
     return Settings(db_path=db, flush_interval_s=0.1, poll_interval_s=poll_s, pbx=pbxs)
-
-
-async def until(check: Callable[[], object], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.05)
 
 
 async def cli(lab: AsteriskLab, command: str) -> str:
