@@ -179,6 +179,12 @@ def _t(e: Event) -> float:
     return float(e["Timestamp"])
 
 
+def exact_shape(call: Call) -> tuple[str, ...]:
+    """A call's shape without its ringall losers' hang-ups (checked apart): event names in
+    order, which leg hangs up with which cause, AgentComplete's Reason, QUEUESTATUS."""
+    return tuple(t for t in call.shape if t != "Hangup(agent,26)")
+
+
 def base_shape(shape: Sequence[str]) -> tuple[str, ...]:
     """A shape without its ring-no-answer cycles and ringall losers' hang-ups.
 

@@ -15,10 +15,8 @@ from pathlib import Path
 import pytest
 
 from collectors.tracker import USED_EVENTS
-from demo.asterisk import AsteriskPbx
-from demo.config import DemoSettings
-from demo.model import ContactCenter
 from storage.queue_log import fold_calls
+from tests.demo.conftest import Run
 from tests.demo.sequences import (
     Call,
     Event,
@@ -27,11 +25,11 @@ from tests.demo.sequences import (
     calls_of,
     capture_events,
     event_fields,
+    exact_shape,
     unit_problems,
 )
 
 SCENARIOS = ("a_all_answered", "b_mixed")
-START = 1_800_000_000.0
 # The call shapes the real captures hold, as queue_log names them (ring-no-answers folded).
 ANSWERED_AGENT = ("ENTERQUEUE", "CONNECT", "COMPLETEAGENT")
 ANSWERED_CALLER = ("ENTERQUEUE", "CONNECT", "COMPLETECALLER")
@@ -42,8 +40,6 @@ TIMEOUT_RINGING = ("ENTERQUEUE", "RINGNOANSWER", "EXITWITHTIMEOUT")
 NO_ANSWER_THEN_ANSWERED = ("ENTERQUEUE", "RINGNOANSWER", "CONNECT", "COMPLETEAGENT")
 SHAPES = (ANSWERED_AGENT, ANSWERED_CALLER, ABANDONED, ABANDONED_RINGING, TIMEOUT,
           TIMEOUT_RINGING, NO_ANSWER_THEN_ANSWERED)  # fmt: skip
-
-Run = tuple[list[Event], list[str]]
 
 
 @pytest.fixture(scope="module")
@@ -56,44 +52,19 @@ def real(captures_dir: Path) -> dict[str, Call]:
     return calls
 
 
-@pytest.fixture(scope="module")
-def demo_run() -> Run:
-    """Four simulated hours of arrivals, busy enough for every shape, then the calls end."""
-    settings = DemoSettings(calls_per_hour=200, no_answer_probability=0.15, warmup_s=0,
-                            duration_s=4 * 3600, seed=7)  # fmt: skip
-    model = ContactCenter(settings, START)
-    pbx = AsteriskPbx(settings, START)
-    events: list[Event] = []
-    lines = pbx.boot_lines()
-    for happening in model.advance(START + 6 * 3600):
-        new_events, new_lines = pbx.apply(happening)
-        events += new_events
-        lines += new_lines
-    assert model.quiet
-    return events, lines
-
-
-@pytest.fixture(scope="module")
-def demo(demo_run: Run) -> dict[str, Call]:
-    return calls_of(*demo_run)
-
-
 def test_every_real_call_shape_comes_out_of_the_demo_event_for_event(
     real: dict[str, Call], demo: dict[str, Call]
 ) -> None:
     # Event names in order, which leg hangs up with which cause, AgentComplete's Reason,
     # QUEUESTATUS; ringall losers' hang-ups are checked on their own below.
-    def exact(call: Call) -> tuple[str, ...]:
-        return tuple(t for t in call.shape if t != "Hangup(agent,26)")
-
     real_shapes: dict[tuple[str, ...], set[tuple[str, ...]]] = defaultdict(set)
     for call in real.values():
-        real_shapes[call.verbs].add(exact(call))
+        real_shapes[call.verbs].add(exact_shape(call))
     assert set(real_shapes) == set(SHAPES)
     seen: Counter[tuple[str, ...]] = Counter()
     for call in demo.values():
         if call.verbs in real_shapes:
-            assert exact(call) in real_shapes[call.verbs], (call.verbs, call.shape)
+            assert exact_shape(call) in real_shapes[call.verbs], (call.verbs, call.shape)
             seen[call.verbs] += 1
     assert set(seen) == set(SHAPES), seen
     assert min(seen.values()) >= 3, seen
