@@ -123,6 +123,22 @@ def core_status(pbx: AsteriskPbx, action: Action) -> bytes:
                    "CoreCurrentCalls": str(channels)})  # fmt: skip
 
 
+def core_show_channels(pbx: AsteriskPbx, action: Action) -> bytes:
+    """The channels up now (callers, the agent legs ringing or bridged), as CoreShowChannel
+    events; the collector reads their Uniqueids after a gap."""
+    items: list[Event] = []
+    for c in pbx.callers.values():
+        legs = [c.chan, *(leg for leg, _ in c.legs.values())] + ([c.leg] if c.leg else [])
+        for chan in legs:
+            items.append({"Event": "CoreShowChannel", "Channel": chan.name,
+                          "Uniqueid": chan.uniqueid, "Linkedid": chan.linkedid,
+                          "Context": chan.context, "Extension": chan.exten,
+                          "Priority": chan.priority, "ChannelState": str(chan.state),
+                          "CallerIDNum": chan.num, "Application": "Queue"})  # fmt: skip
+    message = "Channels will follow"
+    return event_list(action, message, "CoreShowChannelsComplete", items)
+
+
 def pjsip_endpoints(pbx: AsteriskPbx, action: Action) -> bytes:
     items: list[Event] = []
     for d in pbx.devices:

@@ -213,6 +213,7 @@ class AmiServer:
             "corestatus": lambda: listing.core_status(pbx, action),
             "pjsipshowendpoints": lambda: listing.pjsip_endpoints(pbx, action),
             "pjsipshowcontacts": lambda: listing.pjsip_contacts(pbx, action),
+            "coreshowchannels": lambda: listing.core_show_channels(pbx, action),
         }
         answer = answers.get(name)
         if answer is None:

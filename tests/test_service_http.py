@@ -59,5 +59,6 @@ def test_without_a_pbx_the_demo_pbx_runs_and_is_labelled(tmp_path: Path) -> None
             assert time.monotonic() < deadline, health
             time.sleep(0.2)
         assert health["pbx"][0]["name"] == "demo"
+        assert health["pbx"][0]["snapshot_errors"] == 0  # it answers every login action
         assert health["message"].startswith("demo data")
         assert 'callboard_pbx_up{pbx="demo"} 1' in get(base + "/metrics")[1]
