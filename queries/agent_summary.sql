@@ -30,8 +30,10 @@ calls AS (
            avg(c.talk_s) AS talk_avg_s
     FROM queue_calls AS c, p
     WHERE c.outcome = 'answered' AND c.agent IS NOT NULL
-      AND (p.t0 IS NULL OR c.entered_at >= p.t0)
-      AND (p.t1 IS NULL OR c.entered_at < p.t1)
+      -- Bounds compared with the parameters themselves (constants once bound), not with p's
+      -- columns, so that DuckDB skips the row groups outside the range (zone maps).
+      AND ($start IS NULL OR c.entered_at >= CAST($start AS TIMESTAMPTZ))
+      AND ($end IS NULL OR c.entered_at < CAST($end AS TIMESTAMPTZ))
       AND (p.queues IS NULL OR list_contains(p.queues, c.queue))
     GROUP BY c.agent
 ),
@@ -41,20 +43,51 @@ rings AS (
            count(*) FILTER (WHERE r.result = 'noanswer') AS ring_noanswer
     FROM ring_attempts AS r, p
     WHERE r.agent IS NOT NULL
-      AND (p.t0 IS NULL OR r.started_at >= p.t0)
-      AND (p.t1 IS NULL OR r.started_at < p.t1)
+      AND ($start IS NULL OR r.started_at >= CAST($start AS TIMESTAMPTZ))
+      AND ($end IS NULL OR r.started_at < CAST($end AS TIMESTAMPTZ))
       AND (p.queues IS NULL OR list_contains(p.queues, r.queue))
     GROUP BY r.agent
+),
+bounds AS (
+    -- One hash aggregate over the changelog finds, per member, the rows that can hold in
+    -- [t0, t1), so that the windows below sort those rows only, not the whole history: rows
+    -- written before its first row dated after t0 (after_seq) all end by t0 but the last
+    -- (held_seq, its state at t0); rows after its first row dated at or after t1 (last_seq)
+    -- begin after t1. Also the member's newest name, for `names`.
+    SELECT m.pbx, m.queue, m.interface,
+           min(m.rowid) AS first_seq,
+           max(m.rowid) FILTER (WHERE m.since <= p.t0) AS held_seq,
+           min(m.rowid) FILTER (WHERE m.since > p.t0) AS after_seq,
+           min(m.rowid) FILTER (WHERE m.since >= p.t1) AS last_seq,
+           arg_max(m.member_name, m.rowid) AS member_name,
+           max(m.rowid) FILTER (WHERE m.member_name IS NOT NULL) AS name_seq
+    FROM member_states AS m, p
+    WHERE p.queues IS NULL OR list_contains(p.queues, m.queue)
+    GROUP BY m.pbx, m.queue, m.interface
+),
+scanned AS (
+    -- The rowids to read: from the oldest row a member needs (its held row; all its rows
+    -- when t0 is not given or one dated up to t0 was written after one dated later, as a
+    -- snapshot does) to the newest last row. Rowid zone maps skip the rest of the changelog.
+    -- Other members' rows in that span end by t0 or begin after t1: clipped away below.
+    SELECT min(CASE WHEN p.t0 IS NOT NULL AND b.held_seq IS NOT NULL
+                     AND (b.after_seq IS NULL OR b.held_seq < b.after_seq)
+                    THEN b.held_seq ELSE b.first_seq END) AS lo,
+           CASE WHEN bool_and(b.last_seq IS NOT NULL) THEN max(b.last_seq)
+                ELSE 9223372036854775807 END AS hi
+    FROM bounds AS b, p
 ),
 changes AS (
     -- A row dated before one written earlier (a snapshot re-stating an older state) takes
     -- effect when the earlier one did, so one member's rows never overlap.
-    SELECT m.rowid AS seq, m.pbx, m.queue, m.interface, m.member_name, m.present, m.paused,
+    SELECT m.rowid AS seq, m.pbx, m.queue, m.interface, m.present, m.paused,
            coalesce(m.paused_reason, '') AS reason,
            max(m.since) OVER (PARTITION BY m.pbx, m.queue, m.interface ORDER BY m.rowid
                               ROWS UNBOUNDED PRECEDING) AS began
     FROM member_states AS m, p
-    WHERE p.queues IS NULL OR list_contains(p.queues, m.queue)
+    WHERE m.rowid >= (SELECT lo FROM scanned)
+      AND m.rowid <= (SELECT hi FROM scanned)
+      AND (p.queues IS NULL OR list_contains(p.queues, m.queue))
 ),
 spans AS (
     SELECT ch.*, lead(ch.began) OVER (PARTITION BY ch.pbx, ch.queue, ch.interface
@@ -105,8 +138,8 @@ device_time AS (
     GROUP BY pbx, interface, lo, hi
 ),
 names AS (
-    SELECT pbx, interface, coalesce(arg_max(member_name, seq), interface) AS agent
-    FROM changes
+    SELECT pbx, interface, coalesce(arg_max(member_name, name_seq), interface) AS agent
+    FROM bounds
     GROUP BY pbx, interface
 ),
 presence AS (

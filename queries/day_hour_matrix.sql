@@ -9,9 +9,7 @@
 --   names, optional: all), sl_s (seconds, default 20), short_abandon_s (seconds, default 5),
 --   exclude_short (boolean, default false), tz (IANA zone, default UTC)
 WITH p AS (
-    SELECT CAST($start AS TIMESTAMPTZ) AS t0,
-           CAST($end AS TIMESTAMPTZ) AS t1,
-           CAST($queues AS VARCHAR[]) AS queues,
+    SELECT CAST($queues AS VARCHAR[]) AS queues,
            coalesce(CAST($sl_s AS DOUBLE), 20) AS sl_s,
            coalesce(CAST($short_abandon_s AS DOUBLE), 5) AS short_s,
            coalesce(CAST($exclude_short AS BOOLEAN), false) AS exclude_short,
@@ -33,22 +31,33 @@ stays AS (
            p.exclude_short AND c.outcome = 'abandoned' AND coalesce(c.wait_s < p.short_s, false)
                AS left_out
     FROM queue_calls AS c, p
-    WHERE (p.t0 IS NULL OR c.entered_at >= p.t0)
-      AND (p.t1 IS NULL OR c.entered_at < p.t1)
+    -- Bounds compared with the parameters themselves (constants once bound), not with p's
+    -- columns, so that DuckDB skips the row groups outside the range (zone maps).
+    WHERE ($start IS NULL OR c.entered_at >= CAST($start AS TIMESTAMPTZ))
+      AND ($end IS NULL OR c.entered_at < CAST($end AS TIMESTAMPTZ))
       AND (p.queues IS NULL OR list_contains(p.queues, c.queue))
 ),
 counted AS (
+    -- Stays are counted per cell first; the grid then joins 168 small rows, not every stay.
+    SELECT weekday, hour,
+           count(*) AS offered,
+           count(*) FILTER (WHERE answered) AS answered,
+           count(*) FILTER (WHERE within_sl) AS answered_within_sl,
+           count(*) FILTER (WHERE left_out) AS left_out
+    FROM stays
+    GROUP BY weekday, hour
+),
+filled AS (
     SELECT x.weekday, x.day, x.hour,
-           count(s.hour) AS offered,
-           count(s.hour) FILTER (WHERE s.answered) AS answered,
-           count(s.hour) FILTER (WHERE s.within_sl) AS answered_within_sl,
-           count(s.hour) FILTER (WHERE s.left_out) AS left_out
+           coalesce(n.offered, 0) AS offered,
+           coalesce(n.answered, 0) AS answered,
+           coalesce(n.answered_within_sl, 0) AS answered_within_sl,
+           coalesce(n.left_out, 0) AS left_out
     FROM cells AS x
-    LEFT JOIN stays AS s ON s.weekday = x.weekday AND s.hour = x.hour
-    GROUP BY x.weekday, x.day, x.hour
+    LEFT JOIN counted AS n ON n.weekday = x.weekday AND n.hour = x.hour
 )
 SELECT weekday, day, hour, offered, answered, answered_within_sl,
        100.0 * answered_within_sl / nullif(answered, 0) AS sl_answered_pct,
        100.0 * answered_within_sl / nullif(offered - left_out, 0) AS sl_inclusive_pct
-FROM counted
+FROM filled
 ORDER BY weekday, hour

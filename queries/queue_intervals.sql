@@ -12,9 +12,7 @@
 --   exclude_short (boolean, default false), bucket (15 minutes, 30 minutes, 1 hour, 1 day,
 --   1 week or 1 month; default 1 hour), tz (IANA zone, default UTC)
 WITH p AS (
-    SELECT CAST($start AS TIMESTAMPTZ) AS t0,
-           CAST($end AS TIMESTAMPTZ) AS t1,
-           CAST($queues AS VARCHAR[]) AS queues,
+    SELECT CAST($queues AS VARCHAR[]) AS queues,
            coalesce(CAST($sl_s AS DOUBLE), 20) AS sl_s,
            coalesce(CAST($short_abandon_s AS DOUBLE), 5) AS short_s,
            coalesce(CAST($exclude_short AS BOOLEAN), false) AS exclude_short,
@@ -37,8 +35,10 @@ stays AS (
            coalesce(c.wait_s <= p.sl_s, false) AS within_sl,
            coalesce(c.outcome = 'abandoned' AND c.wait_s < p.short_s, false) AS short
     FROM queue_calls AS c, p
-    WHERE (p.t0 IS NULL OR c.entered_at >= p.t0)
-      AND (p.t1 IS NULL OR c.entered_at < p.t1)
+    -- Bounds compared with the parameters themselves (constants once bound), not with p's
+    -- columns, so that DuckDB skips the row groups outside the range (zone maps).
+    WHERE ($start IS NULL OR c.entered_at >= CAST($start AS TIMESTAMPTZ))
+      AND ($end IS NULL OR c.entered_at < CAST($end AS TIMESTAMPTZ))
       AND (p.queues IS NULL OR list_contains(p.queues, c.queue))
 ),
 per_bucket AS (

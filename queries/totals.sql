@@ -15,32 +15,48 @@
 --   names, optional: all), sl_s (seconds, default 20), short_abandon_s (seconds, default 5),
 --   exclude_short (boolean, default false)
 WITH p AS (
-    SELECT CAST($start AS TIMESTAMPTZ) AS t0,
-           CAST($end AS TIMESTAMPTZ) AS t1,
-           CAST($queues AS VARCHAR[]) AS queues,
+    SELECT CAST($queues AS VARCHAR[]) AS queues,
            coalesce(CAST($sl_s AS DOUBLE), 20) AS sl_s,
            coalesce(CAST($short_abandon_s AS DOUBLE), 5) AS short_s,
            coalesce(CAST($exclude_short AS BOOLEAN), false) AS exclude_short
 ),
 stays AS (
     SELECT c.pbx, coalesce(c.linkedid, c.call_id) AS caller, c.entered_at, c.ended_at,
-           c.outcome, c.wait_s,
-           min(c.entered_at) FILTER (WHERE c.outcome = 'answered')
-               OVER (PARTITION BY c.pbx, coalesce(c.linkedid, c.call_id)) AS first_answer_at
+           c.outcome, c.wait_s
     FROM queue_calls AS c, p
-    WHERE (p.t0 IS NULL OR c.entered_at >= p.t0)
-      AND (p.t1 IS NULL OR c.entered_at < p.t1)
+    -- Bounds compared with the parameters themselves (constants once bound), not with p's
+    -- columns, so that DuckDB skips the row groups outside the range (zone maps).
+    WHERE ($start IS NULL OR c.entered_at >= CAST($start AS TIMESTAMPTZ))
+      AND ($end IS NULL OR c.entered_at < CAST($end AS TIMESTAMPTZ))
       AND (p.queues IS NULL OR list_contains(p.queues, c.queue))
 ),
-callers AS (
+by_caller AS (
     SELECT pbx, caller,
            count(*) AS stays,
-           any_value(first_answer_at) IS NOT NULL AS answered,
+           min(entered_at) FILTER (WHERE outcome = 'answered') AS first_answer_at,
            arg_max(outcome, (entered_at, ended_at)) AS last_outcome,
-           sum(wait_s) FILTER (WHERE first_answer_at IS NULL OR entered_at <= first_answer_at)
-               AS wait_s
+           sum(wait_s) AS wait_all_s
     FROM stays
     GROUP BY pbx, caller
+),
+until_answer AS (
+    -- Only a caller with several stays and an answer counts part of its waits: those up to
+    -- its first answer. Joining these few callers back costs less than a window partitioned
+    -- by caller over every stay.
+    SELECT b.pbx, b.caller, sum(s.wait_s) AS wait_s
+    FROM by_caller AS b
+    JOIN stays AS s ON s.pbx = b.pbx AND s.caller = b.caller
+    WHERE b.stays > 1 AND s.entered_at <= b.first_answer_at
+    GROUP BY b.pbx, b.caller
+),
+callers AS (
+    SELECT b.pbx, b.caller, b.stays,
+           b.first_answer_at IS NOT NULL AS answered,
+           b.last_outcome,
+           CASE WHEN b.stays > 1 AND b.first_answer_at IS NOT NULL THEN u.wait_s
+                ELSE b.wait_all_s END AS wait_s
+    FROM by_caller AS b
+    LEFT JOIN until_answer AS u ON u.pbx = b.pbx AND u.caller = b.caller
 ),
 flagged AS (
     SELECT c.*, p.exclude_short,

@@ -11,9 +11,7 @@
 -- params: start, end (timestamps, optional: entered_at in [start, end)), queues (list of queue
 --   names, optional: all), short_abandon_s (seconds, default 5)
 WITH p AS (
-    SELECT CAST($start AS TIMESTAMPTZ) AS t0,
-           CAST($end AS TIMESTAMPTZ) AS t1,
-           CAST($queues AS VARCHAR[]) AS queues,
+    SELECT CAST($queues AS VARCHAR[]) AS queues,
            coalesce(CAST($short_abandon_s AS DOUBLE), 5) AS short_s
 ),
 reasons(reason, rank) AS (
@@ -25,22 +23,32 @@ stays AS (
            CASE WHEN c.outcome = 'abandoned' AND coalesce(c.wait_s < p.short_s, false)
                 THEN 'short_abandon' ELSE c.outcome END AS reason
     FROM queue_calls AS c, p
-    WHERE (p.t0 IS NULL OR c.entered_at >= p.t0)
-      AND (p.t1 IS NULL OR c.entered_at < p.t1)
+    -- Bounds compared with the parameters themselves (constants once bound), not with p's
+    -- columns, so that DuckDB skips the row groups outside the range (zone maps).
+    WHERE ($start IS NULL OR c.entered_at >= CAST($start AS TIMESTAMPTZ))
+      AND ($end IS NULL OR c.entered_at < CAST($end AS TIMESTAMPTZ))
       AND (p.queues IS NULL OR list_contains(p.queues, c.queue))
 ),
-per_queue AS (
-    SELECT queue, count(*) AS offered, count(*) FILTER (WHERE reason <> 'answered') AS unanswered
+counted AS (
+    -- Stays are counted per queue and reason first; the reasons grid then joins a few rows.
+    SELECT queue, reason, count(*) AS calls, avg(wait_s) AS wait_avg_s
     FROM stays
+    GROUP BY queue, reason
+),
+per_queue AS (
+    SELECT queue,
+           CAST(sum(calls) AS BIGINT) AS offered,
+           CAST(coalesce(sum(calls) FILTER (WHERE reason <> 'answered'), 0) AS BIGINT)
+               AS unanswered
+    FROM counted
     GROUP BY queue
 )
 SELECT q.queue, r.reason,
-       count(s.reason) AS calls,
-       avg(s.wait_s) AS wait_avg_s,
-       100.0 * count(s.reason) / nullif(q.unanswered, 0) AS unanswered_pct,
-       100.0 * count(s.reason) / nullif(q.offered, 0) AS offered_pct
+       coalesce(c.calls, 0) AS calls,
+       c.wait_avg_s,
+       100.0 * coalesce(c.calls, 0) / nullif(q.unanswered, 0) AS unanswered_pct,
+       100.0 * coalesce(c.calls, 0) / nullif(q.offered, 0) AS offered_pct
 FROM per_queue AS q
 CROSS JOIN reasons AS r
-LEFT JOIN stays AS s ON s.queue = q.queue AND s.reason = r.reason
-GROUP BY q.queue, r.reason, r.rank, q.unanswered, q.offered
+LEFT JOIN counted AS c ON c.queue = q.queue AND c.reason = r.reason
 ORDER BY q.queue, r.rank

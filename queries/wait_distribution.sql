@@ -11,19 +11,26 @@
 -- params: start, end (timestamps, optional: entered_at in [start, end)), queues (list of queue
 --   names, optional: all)
 WITH p AS (
-    SELECT CAST($start AS TIMESTAMPTZ) AS t0,
-           CAST($end AS TIMESTAMPTZ) AS t1,
-           CAST($queues AS VARCHAR[]) AS queues
+    SELECT CAST($queues AS VARCHAR[]) AS queues
 ),
 bands(band, from_s, to_s) AS (
     VALUES ('0-10', 0, 10), ('10-20', 10, 20), ('20-30', 20, 30), ('30-45', 30, 45),
            ('45-60', 45, 60), ('60-90', 60, 90), ('90-120', 90, 120), ('120+', 120, NULL)
 ),
 stays AS (
-    SELECT c.queue, c.wait_s, c.outcome = 'answered' AS answered
+    SELECT c.queue, c.outcome = 'answered' AS answered,
+           -- The lower edge of the stay's band in `bands` (above it, up to and including the
+           -- next edge; 0-10 holds 0 too), so that stays group on one key instead of being
+           -- joined with every band. NULL for an unknown wait.
+           CASE WHEN c.wait_s <= 10 THEN 0 WHEN c.wait_s <= 20 THEN 10
+                WHEN c.wait_s <= 30 THEN 20 WHEN c.wait_s <= 45 THEN 30
+                WHEN c.wait_s <= 60 THEN 45 WHEN c.wait_s <= 90 THEN 60
+                WHEN c.wait_s <= 120 THEN 90 WHEN c.wait_s > 120 THEN 120 END AS from_s
     FROM queue_calls AS c, p
-    WHERE (p.t0 IS NULL OR c.entered_at >= p.t0)
-      AND (p.t1 IS NULL OR c.entered_at < p.t1)
+    -- Bounds compared with the parameters themselves (constants once bound), not with p's
+    -- columns, so that DuckDB skips the row groups outside the range (zone maps).
+    WHERE ($start IS NULL OR c.entered_at >= CAST($start AS TIMESTAMPTZ))
+      AND ($end IS NULL OR c.entered_at < CAST($end AS TIMESTAMPTZ))
       AND (p.queues IS NULL OR list_contains(p.queues, c.queue))
 ),
 queue_list AS (
@@ -31,17 +38,21 @@ queue_list AS (
     FROM stays
     GROUP BY queue
 ),
+per_band AS (
+    SELECT queue, from_s,
+           count(*) FILTER (WHERE answered) AS answered,
+           count(*) FILTER (WHERE NOT answered) AS lost
+    FROM stays
+    WHERE from_s IS NOT NULL
+    GROUP BY queue, from_s
+),
 counted AS (
     SELECT q.queue, b.band, b.from_s, b.to_s, q.answered_all,
-           count(s.wait_s) FILTER (WHERE s.answered) AS answered,
-           count(s.wait_s) FILTER (WHERE NOT s.answered) AS lost
+           coalesce(n.answered, 0) AS answered,
+           coalesce(n.lost, 0) AS lost
     FROM queue_list AS q
     CROSS JOIN bands AS b
-    LEFT JOIN stays AS s
-        ON s.queue = q.queue
-       AND (b.from_s = 0 OR s.wait_s > b.from_s)
-       AND (b.to_s IS NULL OR s.wait_s <= b.to_s)
-    GROUP BY q.queue, b.band, b.from_s, b.to_s, q.answered_all
+    LEFT JOIN per_band AS n ON n.queue = q.queue AND n.from_s = b.from_s
 ),
 running AS (
     SELECT *,
