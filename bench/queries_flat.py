@@ -246,7 +246,10 @@ SQL: dict[str, str] = {
                 SELECT *, max(since) OVER (PARTITION BY pbx, queue, interface ORDER BY seq
                                            ROWS UNBOUNDED PRECEDING) AS began
                 FROM flat_members
-                WHERE seq BETWEEN (SELECT lo FROM scanned) AND (SELECT hi FROM scanned)
+                -- rowid = seq (copied in rowid order); a bound on seq, a column with
+                -- statistics, shrinks the estimates until DuckDB plans the ASOF join below
+                -- as a nested loop (quadratic); rowid has no statistics.
+                WHERE rowid >= (SELECT lo FROM scanned) AND rowid <= (SELECT hi FROM scanned)
             )
             WINDOW w AS (PARTITION BY pbx, queue, interface ORDER BY seq)
             QUALIFY hi > lo

@@ -24,6 +24,7 @@ import pandas as pd
 
 import queries
 from bench.queries_history import START
+from bench.queries_pandas import categories
 
 MONTHS = (1, 3, 6, 12)
 _MEMBER_KEY = ("pbx", "queue", "interface")
@@ -86,20 +87,24 @@ def _copy(con: duckdb.DuckDBPyConnection, months: int) -> str:
         ("members_now", "member_states", _MEMBER_KEY),
         ("waiting_now", "waiting_callers", _WAITING_KEY),
     ):
+        keys = ", ".join(key)
         con.execute(
             f"CREATE OR REPLACE TABLE {schema}.{table} AS SELECT * FROM {source}.{changelog} "  # noqa: S608
-            f"QUALIFY row_number() OVER (PARTITION BY {', '.join(key)} ORDER BY rowid DESC) = 1"
+            f"WHERE rowid IN (SELECT max(rowid) FROM {source}.{changelog} GROUP BY {keys})"
         )
     return schema
 
 
 def _frames(con: duckdb.DuckDBPyConnection) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    members = con.execute("SELECT * FROM member_states ORDER BY rowid").df()
-    for col in ("pbx", "queue", "interface", "member_name", "paused_reason", "membership"):
-        members[col] = members[col].astype("category")
-    waiting = con.execute("SELECT * FROM waiting_callers ORDER BY rowid").df()
-    for col in ("pbx", "queue"):
-        waiting[col] = waiting[col].astype("category")
+    # Text as ENUMs (pandas categoricals): tens of millions of Python strings would not fit.
+    cats = categories(
+        con,
+        "member_states",
+        ("pbx", "queue", "interface", "member_name", "paused_reason", "membership"),
+    )
+    members = con.execute(f"SELECT * REPLACE ({cats}) FROM member_states").df()  # noqa: S608 (fixed names)
+    cats = categories(con, "waiting_callers", ("pbx", "queue"))
+    waiting = con.execute(f"SELECT * REPLACE ({cats}) FROM waiting_callers").df()  # noqa: S608 (fixed names)
     agents = con.execute("SELECT * FROM agents").df()
     return members, waiting, agents
 
