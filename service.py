@@ -47,7 +47,9 @@ class Service:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.store = Store(settings.db_path, settings.flush_interval_s, settings.agents)
+        self.store = Store(
+            settings.db_path, settings.flush_interval_s, settings.agents, settings.store_buffer_rows
+        )
         self.collectors = [AsteriskCollector(p, self.store.put) for p in settings.pbx]
         self.started_at = time.time()
         self._tasks: list[asyncio.Task[None]] = []
@@ -140,18 +142,23 @@ class Service:
     def health(self) -> dict[str, object]:
         """What /healthz returns: each PBX's state and last event age; never a secret."""
         pbxs = [c.status.as_dict() for c in self.collectors]
-        ok = all(p["state"] == "connected" for p in pbxs)
+        ok = all(p["state"] == "connected" for p in pbxs) and self.store.last_error is None
         return {
             "status": "ok" if ok else "degraded",
             "message": _health_message(self),
             "uptime_s": round(time.time() - self.started_at, 1),
-            "store": {"path": str(self.settings.db_path), "rows_written": self.store.rows_written,
-                      "last_error": self.store.last_error},
+            "store": self.store.health(),
             "pbx": pbxs,
-        }  # fmt: skip
+        }
 
 
 def _health_message(service: Service) -> str:
+    store = service.store
+    if store.last_error is not None:  # nothing else matters as much: data is at risk
+        dropped = store.overflow.total
+        return f"{store.last_error}; {store.rows_waiting} rows waiting to be written" + (
+            f", {dropped} dropped (buffer full: see store_gaps)" if dropped else ""
+        )
     if service.demo:
         return "demo data: the built-in demo PBX runs because no [[pbx]] is configured"
     if not service.collectors:
@@ -203,5 +210,14 @@ def metrics_text(service: Service) -> str:
         "# HELP callboard_store_rows_written_total Rows appended to DuckDB.",
         "# TYPE callboard_store_rows_written_total counter",
         f"callboard_store_rows_written_total {service.store.rows_written}",
+        "# HELP callboard_store_rows_waiting Rows received and not yet written.",
+        "# TYPE callboard_store_rows_waiting gauge",
+        f"callboard_store_rows_waiting {service.store.rows_waiting}",
+        "# HELP callboard_store_rows_dropped_total Rows dropped: the store's buffer was full.",
+        "# TYPE callboard_store_rows_dropped_total counter",
+        f"callboard_store_rows_dropped_total {service.store.overflow.total}",
+        "# HELP callboard_store_up 0 while the database cannot be written.",
+        "# TYPE callboard_store_up gauge",
+        f"callboard_store_up {int(service.store.last_error is None)}",
     ]
     return "\n".join(lines) + "\n"

@@ -60,6 +60,7 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8501
     flush_interval_s: float = 0.25
+    store_buffer_rows: int = 200_000
     poll_interval_s: float = 60.0
     raw_retention_days: float = 30.0
     demo: str = "auto"
@@ -74,6 +75,11 @@ FIELDS: tuple[tuple[str, str], ...] = (
     ("host", "Address the web service binds to; loopback unless you publish it."),
     ("port", "Port of the web service."),
     ("flush_interval_s", "Longest time a received row waits before it is written."),
+    (
+        "store_buffer_rows",
+        "Most rows held while the database cannot be written (disk full); "
+        "past it new rows are dropped, counted and recorded in store_gaps.",
+    ),
     ("poll_interval_s", "Seconds between QueueStatus reconciliation polls."),
     ("raw_retention_days", "Days raw AMI events are kept (0: forever); call facts are kept."),
     ("demo", "Built-in demo PBX: auto (only when no [[pbx]] is configured), on, or off."),
@@ -142,6 +148,9 @@ def _build(data: dict[str, Any], env: Mapping[str, str], source: str) -> Setting
         host=_text(data, "host", Settings.host),
         port=_int(data, "port", Settings.port, 1, 65535),
         flush_interval_s=_float(data, "flush_interval_s", Settings.flush_interval_s, 0.01, 5.0),
+        store_buffer_rows=_int(
+            data, "store_buffer_rows", Settings.store_buffer_rows, 1000, 100_000_000
+        ),
         poll_interval_s=_float(data, "poll_interval_s", Settings.poll_interval_s, 1.0, 86400.0),
         raw_retention_days=_float(
             data, "raw_retention_days", Settings.raw_retention_days, 0, 36500

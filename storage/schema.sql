@@ -110,3 +110,12 @@ CREATE TABLE IF NOT EXISTS connection_sessions (
     state      VARCHAR NOT NULL,      -- connected|closed|auth_failed|unreachable
     detail     VARCHAR
 );
+
+-- Rows the store dropped while it could not write (disk full, file not writable) and its
+-- buffer was full (storage/overflow.py): the window they fell in, how many, which tables.
+CREATE TABLE IF NOT EXISTS store_gaps (
+    started_at   TIMESTAMPTZ NOT NULL,
+    ended_at     TIMESTAMPTZ NOT NULL,
+    rows_dropped BIGINT NOT NULL,
+    detail       VARCHAR NOT NULL
+);

@@ -5,10 +5,16 @@ writes. `Store` runs a writer thread that drains a queue of rows (collectors/row
 them by table and appends each group as one Arrow batch inside one transaction, at least every
 `flush_interval_s`. Everything else reads through `Store.cursor()` (a cursor per reader thread,
 as DuckDB requires), so a page never fights the writer for the file.
+
+When a write fails (disk full, file or folder not writable) the writer keeps the batch, says
+why in `last_error` and the log, and retries with backoff until it succeeds; rows keep
+queueing meanwhile, at most `max_buffer_rows`, and past that each new row is dropped, counted
+and recorded as a `store_gaps` row once writing works again (storage/overflow.py).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import operator
 import queue
@@ -27,6 +33,7 @@ import pyarrow as pa
 from collectors.rows import ROW_TYPES, Row
 from errors import StoreBusyError, StoreError
 from settings import AgentSettings
+from storage.overflow import Overflow, StoreGap
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +51,12 @@ _INSERTS = {cls: "INSERT INTO " + cls.TABLE + " SELECT * FROM batch" for cls in 
 _COLUMNS = {cls: [f.name for f in fields(cls)] for cls in ROW_TYPES}
 _GETTERS = {cls: operator.attrgetter(*names) for cls, names in _COLUMNS.items()}
 _MAX_BATCH = 50_000
+# Rows held while the file cannot be written (about 1 KB each, a raw event with its text):
+# about 200 MB at most; at 1,000 events a second, over three minutes of a busy PBX.
+DEFAULT_MAX_BUFFER_ROWS = 200_000
+RETRY_FIRST_S, RETRY_CAP_S = 0.5, 10.0
+# Stopping while the file cannot be written: retry this long, then report what is lost.
+STOP_GRACE_S = 10.0
 T = TypeVar("T")
 
 
@@ -74,17 +87,27 @@ class Store:
     """Owns the DuckDB file: schema, the writer thread, reader cursors, checkpoint on close."""
 
     def __init__(
-        self, path: Path, flush_interval_s: float = 0.25, agents: Sequence[AgentSettings] = ()
+        self,
+        path: Path,
+        flush_interval_s: float = 0.25,
+        agents: Sequence[AgentSettings] = (),
+        max_buffer_rows: int = DEFAULT_MAX_BUFFER_ROWS,
     ) -> None:
         self.path = path
         self.flush_interval_s = flush_interval_s
         self.agents = tuple(agents)
+        self.max_buffer_rows = max_buffer_rows
+        self.retry_cap_s = RETRY_CAP_S  # longest wait between two write attempts
         self._queue: queue.SimpleQueue[Row | _WriterTask | None] = queue.SimpleQueue()
         self._con: duckdb.DuckDBPyConnection | None = None
         self._thread: threading.Thread | None = None
+        self._held = 0  # rows the writer took off the queue and has not written yet
+        self._stop_at: float | None = None  # monotonic time close() was called
+        self.overflow = Overflow()
         self.rows_written = 0
         self.batches_written = 0
         self.last_error: str | None = None
+        self.failing_since: float | None = None  # epoch time of the first failed write
 
     # -- lifecycle -------------------------------------------------------------------------
     def open(self) -> Store:
@@ -105,11 +128,15 @@ class Store:
         if _current is self:
             _current = None
         if self._thread is not None:
+            self._stop_at = time.monotonic()
             self._queue.put(None)
             self._thread.join()
             self._thread = None
         if self._con is not None:
-            self._con.execute("CHECKPOINT")
+            try:
+                self._con.execute("CHECKPOINT")
+            except duckdb.Error as e:  # what was committed is in the WAL: replayed at open
+                log.error("checkpoint at close failed (the WAL keeps the data): %s", e)
             self._con.close()
             self._con = None
 
@@ -135,8 +162,32 @@ class Store:
 
     # -- writing -----------------------------------------------------------------------------
     def put(self, row: Row) -> None:
-        """Queue one row for the writer; never blocks, safe from any thread or the event loop."""
+        """Queue one row for the writer; never blocks, safe from any thread or the event loop.
+
+        With `max_buffer_rows` waiting (the file cannot be written, or the writer cannot keep
+        up) the row is dropped and counted instead (storage/overflow.py)."""
+        if self._queue.qsize() + self._held >= self.max_buffer_rows:
+            self.overflow.drop(row)
+            return
         self._queue.put(row)
+
+    @property
+    def rows_waiting(self) -> int:
+        """Rows received and not written yet (queued, or held by a failing writer)."""
+        return self._queue.qsize() + self._held
+
+    def health(self) -> dict[str, object]:
+        """The store's part of /healthz: written, waiting, dropped, and why it cannot write."""
+        since = self.failing_since
+        return {
+            "path": str(self.path),
+            "rows_written": self.rows_written,
+            "rows_waiting": self.rows_waiting,
+            "max_buffer_rows": self.max_buffer_rows,
+            "rows_dropped": self.overflow.total,
+            "last_error": self.last_error,
+            "failing_for_s": None if since is None else round(time.time() - since, 1),
+        }
 
     def flush(self, timeout: float = 10.0) -> None:
         """Block until every row queued before this call is written."""
@@ -198,20 +249,49 @@ class Store:
 
     def _write_until_done(self, batch: list[Row]) -> None:
         # A failed write (disk full, file unwritable) keeps the batch and retries: rows that
-        # were received are not dropped. The error is kept for the admin page.
-        delay = 0.5
+        # were received are not dropped. The error is kept for /healthz and the admin page.
+        self._held = len(batch)
+        delay = RETRY_FIRST_S
         while True:
+            gap = self.overflow.gap(self.last_error)
             try:
-                self._write(batch)
-                self.last_error = None
-                return
+                self._write(batch, gap)
+                break
             except duckdb.Error as e:
-                self.last_error = f"writing to {self.path} failed: {e}"
-                log.error("%s; retrying in %.1f s", self.last_error, delay)
+                if self._failed(e, delay, len(batch)):
+                    break
                 time.sleep(delay)
-                delay = min(delay * 2, 10.0)
+                delay = min(delay * 2, self.retry_cap_s)
+        self._held = 0
 
-    def _write(self, batch: list[Row]) -> None:
+    def _failed(self, e: duckdb.Error, delay: float, rows: int) -> bool:
+        """Record a failed write; True when the store is stopping and gives the batch up."""
+        error = f"cannot write the database {self.path}: {_reason(e)}"
+        if error != self.last_error:  # each new reason once; /healthz has it meanwhile
+            log.error("%s; %d rows waiting, retrying (every %g s at most)",
+                      error, self.rows_waiting, self.retry_cap_s)  # fmt: skip
+        self.last_error = error
+        self.failing_since = self.failing_since or time.time()
+        if isinstance(e, duckdb.FatalException):  # DuckDB invalidated the connection
+            self._reopen()
+        if self._stop_at is not None and time.monotonic() - self._stop_at > STOP_GRACE_S:
+            log.error("stopping: %d rows could not be written and are lost: %s",
+                      self.rows_waiting, error)  # fmt: skip
+            return True
+        log.debug("write failed; retrying in %.1f s (%d rows)", delay, rows)
+        return False
+
+    def _reopen(self) -> None:
+        # After a fatal error DuckDB refuses every statement on that database until it is
+        # opened again; opening replays the WAL, so what was committed is kept.
+        try:
+            if self._con is not None:
+                self._con.close()
+            self._con = connect(self.path)
+        except (duckdb.Error, StoreError) as e:
+            log.error("reopening %s failed (retrying): %s", self.path, e)
+
+    def _write(self, batch: list[Row], gap: StoreGap | None) -> None:
         assert self._con is not None
         groups: dict[type[Row], list[Row]] = defaultdict(list)
         for row in batch:
@@ -223,10 +303,21 @@ class Store:
                 con.register("batch", to_arrow(cls, rows))
                 con.execute(_INSERTS[cls])
                 con.unregister("batch")
+            if gap is not None:
+                con.execute(StoreGap.INSERT, gap.params())
             con.execute("COMMIT")
         except BaseException:
-            con.execute("ROLLBACK")
+            with contextlib.suppress(duckdb.Error):  # a failed COMMIT has already ended it
+                con.execute("ROLLBACK")
             raise
+        if gap is not None:
+            self.overflow.recorded(gap)
+            log.warning("the store writes again; %d rows were dropped meanwhile (%s to %s)",
+                        gap.rows_dropped, gap.started_at, gap.ended_at)  # fmt: skip
+        if self.last_error is not None:
+            log.warning("the store writes again after %.0f s: %s",
+                        time.time() - (self.failing_since or time.time()), self.path)  # fmt: skip
+        self.last_error, self.failing_since = None, None
         self.rows_written += len(batch)
         self.batches_written += 1
 
@@ -240,6 +331,15 @@ def to_arrow(cls: type[Row], rows: Sequence[Row]) -> pa.Table:
         return pa.table({name: [] for name in names})
     columns = zip(*map(_GETTERS[cls], rows), strict=True)
     return pa.table(dict(zip(names, map(list, columns), strict=True)))
+
+
+def _reason(e: duckdb.Error) -> str:
+    # 'TransactionContext Error: Failed to commit: Could not write file "x.wal": No space
+    # left on device': the OS's words are the last part; keep the whole for other errors.
+    text = str(e)
+    for prefix in ("TransactionContext Error: ", "IO Error: ", "FATAL Error: "):
+        text = text.removeprefix(prefix)
+    return text
 
 
 def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
