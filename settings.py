@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from errors import ConfigError
 
@@ -64,6 +65,9 @@ class Settings:
     poll_interval_s: float = 60.0
     raw_retention_days: float = 30.0
     demo: str = "auto"
+    timezone: str = "UTC"
+    asa_target_s: float = 20.0
+    abandon_target_pct: float = 5.0
     pbx: tuple[PbxSettings, ...] = ()
     agents: tuple[AgentSettings, ...] = ()
     source: str = "defaults"  # where the settings came from, for the admin page
@@ -83,6 +87,9 @@ FIELDS: tuple[tuple[str, str], ...] = (
     ("poll_interval_s", "Seconds between QueueStatus reconciliation polls."),
     ("raw_retention_days", "Days raw AMI events are kept (0: forever); call facts are kept."),
     ("demo", "Built-in demo PBX: auto (only when no [[pbx]] is configured), on, or off."),
+    ("timezone", "IANA time zone of the history page's days, hours and intervals."),
+    ("asa_target_s", "Target average speed of answer (s): the line on the history ASA chart."),
+    ("abandon_target_pct", "Target abandon rate (%): the line on the history abandon chart."),
 )
 PBX_FIELDS: tuple[tuple[str, str], ...] = (
     ("name", "Short unique name; every row is tagged with it."),
@@ -156,6 +163,9 @@ def _build(data: dict[str, Any], env: Mapping[str, str], source: str) -> Setting
             data, "raw_retention_days", Settings.raw_retention_days, 0, 36500
         ),
         demo=_choice(data, "demo", Settings.demo, ("auto", "on", "off")),
+        timezone=_zone(data, "timezone", Settings.timezone),
+        asa_target_s=_float(data, "asa_target_s", Settings.asa_target_s, 0, 3600),
+        abandon_target_pct=_float(data, "abandon_target_pct", Settings.abandon_target_pct, 0, 100),
         pbx=pbxs,
         agents=_build_agents(data.get("agent", [])),
         source=source,
@@ -258,6 +268,17 @@ def _choice(data: Mapping[str, Any], key: str, default: str, allowed: tuple[str,
     value = _text(data, key, default)
     if value not in allowed:
         raise ConfigError(f"{key}: must be one of {', '.join(allowed)}, got {value!r}")
+    return value
+
+
+def _zone(data: Mapping[str, Any], key: str, default: str) -> str:
+    value = _text(data, key, default)
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            f"{key}: must be an IANA time zone such as Europe/Paris or UTC, got {value!r}"
+        ) from None
     return value
 
 

@@ -27,7 +27,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "bucket": ("15 minutes", "30 minutes", "1 hour", "1 day", "1 week", "1 month"),
 }
 # Parameters bound as a VARCHAR[] list; on the command line their value is split on commas.
-LIST_PARAMS = frozenset({"queues"})
+LIST_PARAMS = frozenset({"queues", "agents"})
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,9 @@
 --   sl_answered_pct over answered, sl_inclusive_pct over offered; asa_s = mean wait of
 --   answered callers; abandon_rate_pct = abandoned / offered; a short abandon is an abandoned
 --   caller with wait < short_abandon_s, which exclude_short removes from abandon_rate_pct and
---   the denominator of sl_inclusive_pct. With no stays the row holds zeros and NULL rates.
+--   the denominator of sl_inclusive_pct. talk_total_s and aht_s (= talk_avg_s until wrap-up
+--   is recorded) are per answered stay, as in queue_summary: a transferred caller talks in
+--   each queue. With no stays the row holds zeros and NULL rates.
 -- params: start, end (timestamps, optional: entered_at in [start, end)), queues (list of queue
 --   names, optional: all), sl_s (seconds, default 20), short_abandon_s (seconds, default 5),
 --   exclude_short (boolean, default false)
@@ -22,7 +24,7 @@ WITH p AS (
 ),
 stays AS (
     SELECT c.pbx, coalesce(c.linkedid, c.call_id) AS caller, c.entered_at, c.ended_at,
-           c.outcome, c.wait_s
+           c.outcome, c.wait_s, c.talk_s
     FROM queue_calls AS c, p
     -- Bounds compared with the parameters themselves (constants once bound), not with p's
     -- columns, so that DuckDB skips the row groups outside the range (zone maps).
@@ -58,6 +60,11 @@ callers AS (
     FROM by_caller AS b
     LEFT JOIN until_answer AS u ON u.pbx = b.pbx AND u.caller = b.caller
 ),
+talk AS (
+    SELECT coalesce(sum(talk_s) FILTER (WHERE outcome = 'answered'), 0) AS talk_total_s,
+           avg(talk_s) FILTER (WHERE outcome = 'answered') AS aht_s
+    FROM stays
+),
 flagged AS (
     SELECT c.*, p.exclude_short,
            c.answered AND coalesce(c.wait_s <= p.sl_s, false) AS within_sl,
@@ -87,5 +94,5 @@ SELECT offered, answered, abandoned, timeout,
        asa_s,
        100.0 * (abandoned - left_out) / nullif(offered - left_out, 0) AS abandon_rate_pct,
        exitempty, exitwithkey, unknown, short_abandons, answered_within_sl, stays,
-       multi_stay_callers
-FROM counted
+       multi_stay_callers, t.talk_total_s, t.aht_s
+FROM counted, talk AS t

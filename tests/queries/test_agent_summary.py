@@ -72,6 +72,19 @@ def test_agent_summary_in_one_queue(day: Store) -> None:
     assert frame.loc["Carol", "pause_by_reason_s"] == {"Admin": 10800.0}
 
 
+def test_agent_summary_for_chosen_agents(day: Store) -> None:
+    # agents narrows the rows; each row counts exactly what it counts without the filter.
+    window = {"start": at("07:00:00"), "end": at("11:00:00")}
+    every = queries.run("agent_summary", day.cursor(), **window).set_index("agent")
+    frame = queries.run(
+        "agent_summary", day.cursor(), **window, agents=["Carol", "Bob", "Nobody"]
+    ).set_index("agent")
+    assert list(frame.index) == ["Bob", "Carol"]
+    columns = ["answered", "talk_total_s", "ring_noanswer", "logged_in_s", "pause_s"]
+    assert frame[columns].equals(every.loc[["Bob", "Carol"], columns])
+    assert queries.run("agent_summary", day.cursor(), **window, agents=[]).empty
+
+
 def test_the_last_state_holds_until_now(day: Store) -> None:
     # Without an end, Carol's last rows (paused in both queues since 10:00) run until now.
     before = datetime.now(UTC)

@@ -133,6 +133,9 @@ def test_totals_count_each_caller_once(day: Store) -> None:
         "exitempty": 1, "exitwithkey": 1, "unknown": 1,
         "short_abandons": 1,  # S4
         "answered_within_sl": 2, "stays": 12, "multi_stay_callers": 1,
+        # Talk of the answered stays (c3 talks in both queues): S1 100, S2 200, S3 60,
+        # L1 90, L2 180 = 630 over 5 stays.
+        "talk_total_s": 630.0, "aht_s": 126.0,
     }])  # fmt: skip
     # With exclude_short: abandoned (3 - 1) / (11 - 1), inclusive SL 2 / 10.
     frame = queries.run("totals", day.cursor(), exclude_short=True)
