@@ -76,5 +76,6 @@ else:
     st.navigation([
         st.Page("pages/realtime.py", title="Realtime", icon=":material/monitoring:",
                 default=True),
+        st.Page("pages/history.py", title="History", icon=":material/history:"),
         st.Page("pages/pbx.py", title="PBX console", icon=":material/settings_phone:"),
     ]).run()  # fmt: skip

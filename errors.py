@@ -34,3 +34,9 @@ class QueryError(CallboardError):
     """A named query is unknown, got bad parameters, or failed."""
 
     title = "Query error"
+
+
+class FilterError(CallboardError):
+    """A page's filters cannot give an answer (an end before the start, a range too long)."""
+
+    title = "Check the filters"

@@ -1,0 +1,134 @@
+"""History: how did the queues and agents do over a period? For managers.
+
+Filters in the sidebar; every number below comes from a named query (through `ui.data.read`,
+cached for a minute); `ui.tables` only renames and reshapes, `ui.charts` only draws.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+import streamlit as st
+
+import service
+from errors import CallboardError
+from settings import Settings
+from ui import charts, downloads, tables
+from ui.data import read, sl_target
+from ui.filters import INTERVALS, HistoryFilter
+
+running = service.current()
+settings = running.settings if running is not None else Settings()
+st.title("History")
+if running is not None and running.demo:
+    st.info(service.DEMO_NOTE)
+
+
+def choose() -> HistoryFilter | None:
+    """The sidebar's filters; None (with the reason shown) until they make a valid range."""
+    today = datetime.now(ZoneInfo(settings.timezone)).date()
+    sidebar = st.sidebar
+    days = sidebar.date_input("Days", (today - timedelta(days=6), today), key="history_days")
+    interval = sidebar.selectbox("Interval", list(INTERVALS), index=2, key="history_interval")
+    sidebar.caption(f"Days and intervals in {settings.timezone} (setting `timezone`).")
+    if not isinstance(days, tuple) or len(days) != 2:
+        st.info("Pick the last day of the range too.")
+        return None
+    chosen = HistoryFilter(days[0], days[1], settings.timezone, interval)
+    queues = _options("queue_summary", "queue", "history_queues", chosen.params())
+    chosen = replace(chosen, queues=tuple(sidebar.multiselect(
+        "Queues", queues, key="history_queues", placeholder="All queues")))  # fmt: skip
+    agents = _options("agent_summary", "agent", "history_agents", chosen.params())
+    return replace(chosen, agents=tuple(sidebar.multiselect(
+        "Agents", agents, key="history_agents", placeholder="All agents",
+        help="Narrows the agent table.")))  # fmt: skip
+
+
+def _options(query: str, column: str, key: str, params: dict[str, Any]) -> list[str]:
+    """Names with data in the range, plus those already chosen (a choice never vanishes)."""
+    found = read(query, **params)[column].dropna().astype(str)
+    return sorted(set(found) | set(st.session_state.get(key, [])))
+
+
+def tiles(chosen: HistoryFilter, totals: pd.DataFrame, sl_s: float) -> None:
+    row = totals.iloc[0]
+    for column, (label, value, help_text) in zip(st.columns(7), [
+        ("Offered", tables.shown(row["offered"]), "Callers (a transferred caller once)."),
+        ("Answered", tables.shown(row["answered"]), "Callers answered in any queue."),
+        ("Abandoned", tables.shown(row["abandoned"]), "Callers who hung up waiting."),
+        (f"Service level ({sl_s:g} s)", tables.shown(row["sl_answered_pct"], " %"),
+         "Answered within the threshold / answered (QueueMetrics)."),
+        ("ASA", tables.shown(row["asa_s"], " s"), "Mean wait of answered callers."),
+        ("Abandon rate", tables.shown(row["abandon_rate_pct"], " %"), "Abandoned / offered."),
+        ("AHT", tables.shown(row["aht_s"], " s", 0), "Mean talk time of answered calls."),
+    ], strict=True):  # fmt: skip
+        column.metric(label, value, help=help_text)
+
+
+def trends(chosen: HistoryFilter, intervals: pd.DataFrame, sl_pct: float) -> None:
+    figures = {
+        "sl": charts.trend(intervals, "sl_answered_pct", "Service level", "%", sl_pct),
+        "asa": charts.trend(intervals, "asa_s", "Average speed of answer", "s",
+                            settings.asa_target_s),
+        "abandon": charts.trend(intervals, "abandon_rate_pct", "Abandon rate", "%",
+                                settings.abandon_target_pct),
+    }  # fmt: skip
+    for column, (key, fig) in zip(st.columns(3), figures.items(), strict=True):
+        column.plotly_chart(fig, key=f"trend-{key}", config={"displaylogo": False})
+
+
+def table(frame: pd.DataFrame, name: str) -> None:
+    st.dataframe(frame, hide_index=True, width="stretch")
+    downloads.buttons(frame, name)
+
+
+def show(chosen: HistoryFilter) -> None:
+    params = chosen.params()
+    sl_s, sl_pct = sl_target(list(chosen.queues))
+    totals = read("totals", **params)
+    if totals["offered"].iloc[0] == 0:
+        st.info(f"No calls entered the queues on {chosen.describe()}. Pick other days or queues.")
+        return
+    tiles(chosen, totals, sl_s)
+    intervals = read("queue_intervals", **params, bucket=INTERVALS[chosen.interval],
+                     tz=chosen.tz)  # fmt: skip
+    trends(chosen, intervals, sl_pct)
+    summary = read("queue_summary", **params)
+    tab = st.tabs(["Intervals", "Queues", "Service level", "Waits", "Day × hour", "Agents",
+                   "Unanswered"])  # fmt: skip
+    with tab[0]:
+        table(intervals, "intervals")
+    with tab[1]:
+        table(summary, "queues")
+    with tab[2]:
+        st.caption(f"The same calls under each convention, threshold {sl_s:g} s.")
+        table(tables.conventions(summary, totals), "service_level")
+    with tab[3]:
+        waits = read("wait_distribution", **params)
+        left, right = st.columns(2)
+        left.plotly_chart(charts.wait_bars(waits, "answered", "Answered, by wait"), key="w-a")
+        right.plotly_chart(charts.wait_bars(waits, "lost", "Lost, by wait"), key="w-l")
+        table(waits, "wait_distribution")
+    with tab[4]:
+        matrix = read("day_hour_matrix", **params, tz=chosen.tz)
+        st.plotly_chart(charts.heatmap(matrix, "offered", "Calls offered"), key="heat")
+        table(matrix, "day_hour")
+    with tab[5]:
+        agents = read("agent_summary", **params, agents=list(chosen.agents) or None)
+        table(tables.agents(agents), "agents")
+    with tab[6]:
+        unanswered = read("unanswered_by_reason", **params)
+        st.plotly_chart(charts.reasons(unanswered), key="reasons")
+        table(unanswered, "unanswered")
+
+
+try:
+    chosen = choose()
+    if chosen is not None:
+        show(chosen)
+except CallboardError as e:
+    st.error(f"{e.title}: {e}")

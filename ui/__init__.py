@@ -1,0 +1,1 @@
+"""Helpers the Streamlit pages share: filters, cached reads, charts, downloads (no KPI logic)."""
