@@ -12,7 +12,8 @@
 --   caller with wait < short_abandon_s, which exclude_short removes from abandon_rate_pct and
 --   the denominator of sl_inclusive_pct. talk_total_s and aht_s (= talk_avg_s until wrap-up
 --   is recorded) are per answered stay, as in queue_summary: a transferred caller talks in
---   each queue. With no stays the row holds zeros and NULL rates.
+--   each queue; both NULL without an answered stay. With no stays the row holds zeros and
+--   NULL rates.
 -- params: start, end (timestamps, optional: entered_at in [start, end)), queues (list of queue
 --   names, optional: all), sl_s (seconds, default 20), short_abandon_s (seconds, default 5),
 --   exclude_short (boolean, default false)
@@ -61,7 +62,7 @@ callers AS (
     LEFT JOIN until_answer AS u ON u.pbx = b.pbx AND u.caller = b.caller
 ),
 talk AS (
-    SELECT coalesce(sum(talk_s) FILTER (WHERE outcome = 'answered'), 0) AS talk_total_s,
+    SELECT sum(talk_s) FILTER (WHERE outcome = 'answered') AS talk_total_s,
            avg(talk_s) FILTER (WHERE outcome = 'answered') AS aht_s
     FROM stays
 ),
