@@ -48,7 +48,11 @@ class Service:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.store = Store(
-            settings.db_path, settings.flush_interval_s, settings.agents, settings.store_buffer_rows
+            settings.db_path,
+            settings.flush_interval_s,
+            settings.agents,
+            settings.store_buffer_rows,
+            queues=settings.queues,
         )
         self.collectors = [AsteriskCollector(p, self.store.put) for p in settings.pbx]
         self.started_at = time.time()

@@ -54,6 +54,16 @@ class AgentSettings:
 
 
 @dataclass(frozen=True)
+class QueueSettings:
+    """A queue's service-level targets, overriding what its PBX says (docs/kpis.md)."""
+
+    name: str
+    pbx: str | None = None  # None: this queue name on every PBX
+    sl_threshold_s: float | None = None  # None: the queue's servicelevel, else 20 s
+    sl_target_pct: float | None = None  # None: 80 %
+
+
+@dataclass(frozen=True)
 class Settings:
     """The whole service's configuration; see FIELDS for help on each field."""
 
@@ -70,6 +80,7 @@ class Settings:
     abandon_target_pct: float = 5.0
     pbx: tuple[PbxSettings, ...] = ()
     agents: tuple[AgentSettings, ...] = ()
+    queues: tuple[QueueSettings, ...] = ()
     source: str = "defaults"  # where the settings came from, for the admin page
 
 
@@ -107,6 +118,16 @@ AGENT_FIELDS: tuple[tuple[str, str], ...] = (
     ("pbx", "Only on this PBX (default: the interface on every PBX)."),
 )
 
+QUEUE_FIELDS: tuple[tuple[str, str], ...] = (
+    ("name", "The queue's name, as queues.conf names it."),
+    ("pbx", "Only on this PBX (default: this queue name on every PBX)."),
+    (
+        "sl_threshold_s",
+        "Service-level threshold in seconds (default: the queue's servicelevel, else 20).",
+    ),
+    ("sl_target_pct", "Service-level target in percent the pages compare with (default 80)."),
+)
+
 
 def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
     """Load the TOML file (if any) and apply environment overrides; validate everything."""
@@ -138,7 +159,7 @@ def _read_toml(path: Path) -> dict[str, Any]:
 
 
 def _build(data: dict[str, Any], env: Mapping[str, str], source: str) -> Settings:
-    known = {name for name, _ in FIELDS} | {"pbx", "agent"}
+    known = {name for name, _ in FIELDS} | {"pbx", "agent", "queue"}
     unknown = sorted(set(data) - known)
     if unknown:
         raise ConfigError(f"{unknown[0]}: unknown setting (known: {', '.join(sorted(known))})")
@@ -168,6 +189,7 @@ def _build(data: dict[str, Any], env: Mapping[str, str], source: str) -> Setting
         abandon_target_pct=_float(data, "abandon_target_pct", Settings.abandon_target_pct, 0, 100),
         pbx=pbxs,
         agents=_build_agents(data.get("agent", [])),
+        queues=_build_queues(data.get("queue", [])),
         source=source,
     )
 
@@ -193,6 +215,33 @@ def _build_agents(raw: Any) -> tuple[AgentSettings, ...]:
             pbx=_text(entry, "pbx", "", where) or None,
         ))  # fmt: skip
     return tuple(agents)
+
+
+def _build_queues(raw: Any) -> tuple[QueueSettings, ...]:
+    if not isinstance(raw, list):
+        raise ConfigError("queue: must be a list of [[queue]] tables")
+    queues: list[QueueSettings] = []
+    for i, entry in enumerate(raw):
+        where = f"queue[{i}]"
+        if not isinstance(entry, dict):
+            raise ConfigError(f"{where}: must be a table with name, sl_threshold_s, sl_target_pct")
+        unknown = sorted(set(entry) - {name for name, _ in QUEUE_FIELDS})
+        if unknown:
+            raise ConfigError(f"{where}.{unknown[0]}: unknown setting")
+        name = _text(entry, "name", "", where)
+        if not name:
+            raise ConfigError(f"{where}.name: required (the queue's name in queues.conf)")
+        queue = QueueSettings(
+            name=name,
+            pbx=_text(entry, "pbx", "", where) or None,
+            sl_threshold_s=_optional(entry, "sl_threshold_s", 86400, where),
+            sl_target_pct=_optional(entry, "sl_target_pct", 100, where),
+        )
+        if any((q.pbx, q.name) == (queue.pbx, queue.name) for q in queues):
+            on = f" on PBX {queue.pbx!r}" if queue.pbx else ""
+            raise ConfigError(f"{where}: queue {name!r}{on} is configured twice")
+        queues.append(queue)
+    return tuple(queues)
 
 
 def _build_pbx(i: int, raw: Any, env: Mapping[str, str]) -> PbxSettings:
@@ -262,6 +311,11 @@ def _float(
             f"{_path(where, key)}: must be a number between {lo} and {hi}, got {value!r}"
         )
     return number
+
+
+def _optional(data: Mapping[str, Any], key: str, hi: float, where: str) -> float | None:
+    """An optional number in [0, hi]: None when the key is absent."""
+    return None if data.get(key) is None else _float(data, key, 0, 0, hi, where)
 
 
 def _choice(data: Mapping[str, Any], key: str, default: str, allowed: tuple[str, ...]) -> str:

@@ -226,10 +226,14 @@ class AsteriskCollector:
 
     async def _queue_status(self, session: AmiSession) -> snapshot.QueueSnapshot | None:
         try:
-            return await snapshot.queue_status(session, ACTION_TIMEOUT_S)
+            queues = await snapshot.queue_status(session, ACTION_TIMEOUT_S)
         except AmiActionError as e:
             self._refused("QueueStatus", e)
             return None
+        # Each queue's servicelevel and counters, as history (the SL threshold's default).
+        for row in queues.params_rows(self.pbx.name, _now()):
+            self.sink(row)
+        return queues
 
     def _refused(self, action: str, error: AmiActionError) -> None:
         self.status.snapshot_errors += 1

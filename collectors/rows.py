@@ -134,6 +134,33 @@ class ContactState:
 
 
 @dataclass(frozen=True, slots=True)
+class QueueParams:
+    """A queue's parameters and app_queue counters as QueueStatus reported them (QueueParams).
+
+    `servicelevel` is the queue's queues.conf threshold (0 when not set): the default the
+    service-level KPIs take for the queue. Counters run from Asterisk's last QueueReset or
+    restart; `holdtime` and `talktime` are its moving averages, not means.
+    """
+
+    TABLE: ClassVar[str] = "queue_params"
+
+    pbx: str
+    queue: str
+    seen_at: datetime
+    servicelevel: int | None
+    max: int | None
+    strategy: str | None
+    calls: int | None
+    holdtime: int | None
+    talktime: int | None
+    completed: int | None
+    abandoned: int | None
+    sl_perf: float | None  # ServicelevelPerf
+    sl_perf2: float | None  # ServicelevelPerf2
+    weight: int | None
+
+
+@dataclass(frozen=True, slots=True)
 class RawEvent:
     """An AMI event the collector used, kept compact for audits and replays."""
 
@@ -168,6 +195,7 @@ Row = (
     | WaitingCaller
     | DeviceState
     | ContactState
+    | QueueParams
     | RawEvent
     | ConnectionSession
 )
@@ -178,6 +206,7 @@ ROW_TYPES: tuple[type[Row], ...] = (
     WaitingCaller,
     DeviceState,
     ContactState,
+    QueueParams,
     RawEvent,
     ConnectionSession,
 )

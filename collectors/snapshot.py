@@ -1,7 +1,9 @@
 """What the collector asks the PBX at every login and poll, besides the event stream.
 
 - `queue_status`: QueueStatus, the live state of queues: members (status, pause and reason)
-  and callers waiting. The collector rebuilds and reconciles its state from it.
+  and callers waiting, which the collector rebuilds and reconciles its state from; and each
+  queue's QueueParams (its `servicelevel` and app_queue's counters), written as
+  `QueueParams` rows (`params_rows`).
 - `read_facts`: what an admin needs on the PBX console: Asterisk version (CoreSettings),
   startup and reload time and current calls (CoreStatus), queues and callers (QueueSummary),
   endpoints and contacts (PJSIPShowEndpoints, PJSIPShowContacts).
@@ -15,8 +17,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from collectors.ami import AmiActionError, AmiSession
+from collectors.rows import QueueParams
 from collectors.status import PbxStatus
 
 log = logging.getLogger(__name__)
@@ -30,6 +34,7 @@ class QueueSnapshot:
 
     members: list[Event]  # QueueMember events
     entries: list[Event]  # QueueEntry events
+    params: tuple[Event, ...] = ()  # QueueParams events, one per queue
 
     @classmethod
     def of(cls, events: list[Event]) -> QueueSnapshot:
@@ -37,7 +42,23 @@ class QueueSnapshot:
         return cls(
             members=[e for e, k in zip(events, kind, strict=True) if k == "QueueMember"],
             entries=[e for e, k in zip(events, kind, strict=True) if k == "QueueEntry"],
+            params=tuple(e for e, k in zip(events, kind, strict=True) if k == "QueueParams"),
         )
+
+    def params_rows(self, pbx: str, at: datetime) -> list[QueueParams]:
+        """One QueueParams row per queue that has a name; a field that is not a number is
+        stored as NULL (Asterisk 16 prints ServicelevelPerf as e.g. `70.0`)."""
+        return [
+            QueueParams(
+                pbx, e["Queue"], at, _int(e.get("ServiceLevel")), _int(e.get("Max")),
+                e.get("Strategy") or None, _int(e.get("Calls")), _int(e.get("Holdtime")),
+                _int(e.get("TalkTime")), _int(e.get("Completed")), _int(e.get("Abandoned")),
+                _float(e.get("ServicelevelPerf")), _float(e.get("ServicelevelPerf2")),
+                _int(e.get("Weight")),
+            )
+            for e in self.params
+            if e.get("Queue")
+        ]  # fmt: skip
 
 
 async def queue_status(session: AmiSession, timeout: float) -> QueueSnapshot:
@@ -121,5 +142,12 @@ def _stamp(reply: dict[str, str], prefix: str) -> str | None:
 def _int(value: str | None) -> int | None:
     try:
         return int(value) if value else None
+    except ValueError:
+        return None
+
+
+def _float(value: str | None) -> float | None:
+    try:
+        return float(value) if value else None
     except ValueError:
         return None

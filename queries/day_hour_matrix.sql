@@ -1,16 +1,17 @@
 -- title: Calls by weekday and hour
 -- definition: The stays that entered in the range in the chosen queues, by weekday and hour
 --   of their entry in tz (weekday 1 = Monday ... 7 = Sunday; hour 0-23 of the wall clock).
---   offered, answered and answered_within_sl count stays (answered with wait_s <= sl_s);
+--   offered, answered and answered_within_sl count stays (answered with wait_s <= sl_s, each
+--   queue's own threshold unless sl_s is given, see queue_summary);
 --   sl_answered_pct and sl_inclusive_pct are queue_summary's (over answered, and over
 --   offered less the short abandons when exclude_short). All 168 cells are returned, empty
 --   ones with zeros and NULL rates.
 -- params: start, end (timestamps, optional: entered_at in [start, end)), queues (list of queue
---   names, optional: all), sl_s (seconds, default 20), short_abandon_s (seconds, default 5),
---   exclude_short (boolean, default false), tz (IANA zone, default UTC)
+--   names, optional: all), sl_s (seconds, optional: one threshold for every
+--   queue; default: each queue's own, see queue_targets), short_abandon_s (seconds, default
+--   5), exclude_short (boolean, default false), tz (IANA zone, default UTC)
 WITH p AS (
     SELECT CAST($queues AS VARCHAR[]) AS queues,
-           coalesce(CAST($sl_s AS DOUBLE), 20) AS sl_s,
            coalesce(CAST($short_abandon_s AS DOUBLE), 5) AS short_s,
            coalesce(CAST($exclude_short AS BOOLEAN), false) AS exclude_short,
            coalesce(CAST($tz AS VARCHAR), 'UTC') AS tz
@@ -27,10 +28,16 @@ stays AS (
     SELECT isodow(timezone(p.tz, c.entered_at)) AS weekday,
            hour(timezone(p.tz, c.entered_at)) AS hour,
            c.outcome = 'answered' AS answered,
-           c.outcome = 'answered' AND coalesce(c.wait_s <= p.sl_s, false) AS within_sl,
+           c.outcome = 'answered'
+               AND coalesce(c.wait_s <= coalesce(CAST($sl_s AS DOUBLE), t.sl_threshold_s,
+                                                 g.sl_threshold_s, 20), false) AS within_sl,
            p.exclude_short AND c.outcome = 'abandoned' AND coalesce(c.wait_s < p.short_s, false)
                AS left_out
-    FROM queue_calls AS c, p
+    FROM queue_calls AS c
+    CROSS JOIN p
+    -- The queue's own threshold (queue_thresholds, storage/schema.sql) unless sl_s is given.
+    LEFT JOIN queue_thresholds AS t ON t.pbx = c.pbx AND t.queue = c.queue
+    LEFT JOIN queue_thresholds AS g ON g.pbx IS NULL AND g.queue = c.queue
     -- Bounds compared with the parameters themselves (constants once bound), not with p's
     -- columns, so that DuckDB skips the row groups outside the range (zone maps).
     WHERE ($start IS NULL OR c.entered_at >= CAST($start AS TIMESTAMPTZ))

@@ -1,6 +1,7 @@
 -- title: Queue figures per interval
 -- definition: queue_summary's core figures per queue and per interval of the stays' entry
---   time, with the same definitions (service level: answered with wait_s <= sl_s;
+--   time, with the same definitions (service level: answered with wait_s <= sl_s, the
+--   queue's own threshold unless sl_s is given, see queue_summary;
 --   sl_answered_pct over answered, sl_inclusive_pct over offered, abandon_rate_pct = abandoned
 --   / offered, exclude_short removing short abandons (wait_s < short_abandon_s) from the
 --   latter two). bucket_start is the interval's start as wall-clock time in tz (a timestamp
@@ -8,12 +9,12 @@
 --   months follow tz, and on the night clocks go back one local hour holds two real hours.
 --   Intervals without stays are absent. A rate whose denominator is 0 is NULL.
 -- params: start, end (timestamps, optional: entered_at in [start, end)), queues (list of queue
---   names, optional: all), sl_s (seconds, default 20), short_abandon_s (seconds, default 5),
---   exclude_short (boolean, default false), bucket (15 minutes, 30 minutes, 1 hour, 1 day,
+--   names, optional: all), sl_s (seconds, optional: one threshold for every
+--   queue; default: each queue's own, see queue_targets), short_abandon_s (seconds, default
+--   5), exclude_short (boolean, default false), bucket (15 minutes, 30 minutes, 1 hour, 1 day,
 --   1 week or 1 month; default 1 hour), tz (IANA zone, default UTC)
 WITH p AS (
     SELECT CAST($queues AS VARCHAR[]) AS queues,
-           coalesce(CAST($sl_s AS DOUBLE), 20) AS sl_s,
            coalesce(CAST($short_abandon_s AS DOUBLE), 5) AS short_s,
            coalesce(CAST($exclude_short AS BOOLEAN), false) AS exclude_short,
            coalesce(CAST($tz AS VARCHAR), 'UTC') AS tz,
@@ -32,9 +33,14 @@ stays AS (
            -- time_bucket aligns weeks on Monday 2000-01-03 and months on the 1st.
            time_bucket(p.width, timezone(p.tz, c.entered_at)) AS bucket_start,
            c.outcome = 'answered' AS answered,
-           coalesce(c.wait_s <= p.sl_s, false) AS within_sl,
+           coalesce(c.wait_s <= coalesce(CAST($sl_s AS DOUBLE), t.sl_threshold_s,
+                                           g.sl_threshold_s, 20), false) AS within_sl,
            coalesce(c.outcome = 'abandoned' AND c.wait_s < p.short_s, false) AS short
-    FROM queue_calls AS c, p
+    FROM queue_calls AS c
+    CROSS JOIN p
+    -- The queue's own threshold (queue_thresholds, storage/schema.sql) unless sl_s is given.
+    LEFT JOIN queue_thresholds AS t ON t.pbx = c.pbx AND t.queue = c.queue
+    LEFT JOIN queue_thresholds AS g ON g.pbx IS NULL AND g.queue = c.queue
     -- Bounds compared with the parameters themselves (constants once bound), not with p's
     -- columns, so that DuckDB skips the row groups outside the range (zone maps).
     WHERE ($start IS NULL OR c.entered_at >= CAST($start AS TIMESTAMPTZ))

@@ -4,7 +4,10 @@
 --   first nine columns. offered = stays; answered / abandoned / timeout / exitempty /
 --   exitwithkey / unknown count stays by outcome. A stay is "within the service level" when
 --   answered after wait_s <= sl_s (inclusive, as Asterisk and Wazo count it); an unknown wait is
---   not within it. sl_answered_pct = answered within sl_s / answered (QueueMetrics' SLA);
+--   not within it. sl_s is the stay's queue's threshold (queue_targets: [[queue]] settings, else
+--   the queue's servicelevel, else 20 s) unless the sl_s parameter sets one for every queue;
+--   sl_threshold_s is the threshold the queue's stays were judged by (NULL when its PBXs
+--   differ). sl_answered_pct = answered within sl_s / answered (QueueMetrics' SLA);
 --   sl_inclusive_pct = answered within sl_s / offered, i.e. over answered and unanswered calls
 --   (QueueMetrics' "Inclusive SLA"); asa_s = mean wait of answered stays; abandon_rate_pct =
 --   abandoned / offered. A short abandon is an abandoned stay with wait_s < short_abandon_s
@@ -20,28 +23,38 @@
 --   position at hang-up is not recorded). aht_s = talk_avg_s until wrap-up is recorded. A
 --   rate whose denominator is 0 is NULL.
 -- params: start, end (timestamps, optional: entered_at in [start, end)), queues (list of queue
---   names, optional: all), sl_s (seconds, default 20), short_abandon_s (seconds, default 5),
---   exclude_short (boolean, default false)
+--   names, optional: all), sl_s (seconds, optional: one threshold for every
+--   queue; default: each queue's own, see queue_targets), short_abandon_s (seconds, default
+--   5), exclude_short (boolean, default false)
 WITH p AS (
     SELECT CAST($queues AS VARCHAR[]) AS queues,
-           coalesce(CAST($sl_s AS DOUBLE), 20) AS sl_s,
            coalesce(CAST($short_abandon_s AS DOUBLE), 5) AS short_s,
            coalesce(CAST($exclude_short AS BOOLEAN), false) AS exclude_short
 ),
 stays AS (
-    SELECT c.queue, c.outcome, c.wait_s, c.talk_s, c.ended_by, c.position, p.exclude_short,
-           c.outcome = 'answered' AS answered,
-           coalesce(c.wait_s <= p.sl_s, false) AS within_sl,
-           -- app_queue.c compares time(NULL) - qe->start, both whole seconds, with servicelevel.
-           coalesce(floor(epoch(c.entered_at) + c.wait_s) - floor(epoch(c.entered_at)) <= p.sl_s,
-                    false) AS within_sl_whole_s,
-           coalesce(c.outcome = 'abandoned' AND c.wait_s < p.short_s, false) AS short
-    FROM queue_calls AS c, p
+    SELECT c.queue, c.entered_at, c.outcome, c.wait_s, c.talk_s, c.ended_by, c.position,
+           p.exclude_short, p.short_s,
+           coalesce(CAST($sl_s AS DOUBLE), t.sl_threshold_s, g.sl_threshold_s, 20) AS sl_s
+    FROM queue_calls AS c
+    CROSS JOIN p
+    -- The queue's own threshold (queue_thresholds, storage/schema.sql) unless sl_s is given.
+    LEFT JOIN queue_thresholds AS t ON t.pbx = c.pbx AND t.queue = c.queue
+    LEFT JOIN queue_thresholds AS g ON g.pbx IS NULL AND g.queue = c.queue
     -- Bounds compared with the parameters themselves (constants once bound), not with p's
     -- columns, so that DuckDB skips the row groups outside the range (zone maps).
     WHERE ($start IS NULL OR c.entered_at >= CAST($start AS TIMESTAMPTZ))
       AND ($end IS NULL OR c.entered_at < CAST($end AS TIMESTAMPTZ))
       AND (p.queues IS NULL OR list_contains(p.queues, c.queue))
+),
+flagged AS (
+    SELECT queue, outcome, wait_s, talk_s, ended_by, position, exclude_short, sl_s,
+           outcome = 'answered' AS answered,
+           coalesce(wait_s <= sl_s, false) AS within_sl,
+           -- app_queue.c compares time(NULL) - qe->start, both whole seconds, with servicelevel.
+           coalesce(floor(epoch(entered_at) + wait_s) - floor(epoch(entered_at)) <= sl_s, false)
+               AS within_sl_whole_s,
+           coalesce(outcome = 'abandoned' AND wait_s < short_s, false) AS short
+    FROM stays
 ),
 per_queue AS (
     SELECT queue,
@@ -74,8 +87,10 @@ per_queue AS (
            avg(wait_s) FILTER (WHERE outcome = 'abandoned') AS abandon_wait_avg_s,
            avg(position) FILTER (WHERE outcome = 'abandoned') AS abandon_position_avg,
            sum(talk_s) FILTER (WHERE answered) AS talk_total_s,
-           avg(talk_s) FILTER (WHERE answered) AS talk_avg_s
-    FROM stays
+           avg(talk_s) FILTER (WHERE answered) AS talk_avg_s,
+           min(sl_s) AS sl_min_s,
+           max(sl_s) AS sl_max_s
+    FROM flagged
     GROUP BY queue
 )
 SELECT queue, offered, answered, abandoned, timeout,
@@ -90,6 +105,8 @@ SELECT queue, offered, answered, abandoned, timeout,
        wait_answered_p50_s, wait_answered_p90_s, wait_answered_max_s,
        wait_lost_avg_s, wait_lost_p50_s, wait_lost_p90_s, wait_lost_max_s,
        abandon_wait_avg_s, abandon_position_avg,
-       talk_total_s, talk_avg_s, talk_avg_s AS aht_s
+       talk_total_s, talk_avg_s, talk_avg_s AS aht_s,
+       -- NULL when the queue's stays were judged by different thresholds (one per PBX).
+       CASE WHEN sl_min_s = sl_max_s THEN sl_min_s END AS sl_threshold_s
 FROM per_queue
 ORDER BY queue

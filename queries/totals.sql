@@ -6,7 +6,8 @@
 --   caller is answered when any stay was; an unanswered caller counts under the outcome of
 --   its last stay. The caller's wait is the sum of wait_s of its stays up to its first answer
 --   (all of them when never answered): time spent in queues, not the time between them. Then,
---   as in queue_summary: answered within the service level when that wait <= sl_s;
+--   as in queue_summary: answered within the service level when that wait <= sl_s, the
+--   threshold of the queue the caller entered first (unless sl_s is given);
 --   sl_answered_pct over answered, sl_inclusive_pct over offered; asa_s = mean wait of
 --   answered callers; abandon_rate_pct = abandoned / offered; a short abandon is an abandoned
 --   caller with wait < short_abandon_s, which exclude_short removes from abandon_rate_pct and
@@ -15,18 +16,23 @@
 --   each queue; both NULL without an answered stay. With no stays the row holds zeros and
 --   NULL rates.
 -- params: start, end (timestamps, optional: entered_at in [start, end)), queues (list of queue
---   names, optional: all), sl_s (seconds, default 20), short_abandon_s (seconds, default 5),
---   exclude_short (boolean, default false)
+--   names, optional: all), sl_s (seconds, optional: one threshold for every
+--   queue; default: each queue's own, see queue_targets), short_abandon_s (seconds, default
+--   5), exclude_short (boolean, default false)
 WITH p AS (
     SELECT CAST($queues AS VARCHAR[]) AS queues,
-           coalesce(CAST($sl_s AS DOUBLE), 20) AS sl_s,
            coalesce(CAST($short_abandon_s AS DOUBLE), 5) AS short_s,
            coalesce(CAST($exclude_short AS BOOLEAN), false) AS exclude_short
 ),
 stays AS (
     SELECT c.pbx, coalesce(c.linkedid, c.call_id) AS caller, c.entered_at, c.ended_at,
-           c.outcome, c.wait_s, c.talk_s
-    FROM queue_calls AS c, p
+           c.outcome, c.wait_s, c.talk_s,
+           coalesce(CAST($sl_s AS DOUBLE), t.sl_threshold_s, g.sl_threshold_s, 20) AS sl_s
+    FROM queue_calls AS c
+    CROSS JOIN p
+    -- The queue's own threshold (queue_thresholds, storage/schema.sql) unless sl_s is given.
+    LEFT JOIN queue_thresholds AS t ON t.pbx = c.pbx AND t.queue = c.queue
+    LEFT JOIN queue_thresholds AS g ON g.pbx IS NULL AND g.queue = c.queue
     -- Bounds compared with the parameters themselves (constants once bound), not with p's
     -- columns, so that DuckDB skips the row groups outside the range (zone maps).
     WHERE ($start IS NULL OR c.entered_at >= CAST($start AS TIMESTAMPTZ))
@@ -38,7 +44,9 @@ by_caller AS (
            count(*) AS stays,
            min(entered_at) FILTER (WHERE outcome = 'answered') AS first_answer_at,
            arg_max(outcome, (entered_at, ended_at)) AS last_outcome,
-           sum(wait_s) AS wait_all_s
+           sum(wait_s) AS wait_all_s,
+           -- A caller is judged by the threshold of the queue it entered first.
+           arg_min(sl_s, (entered_at, ended_at)) AS sl_s
     FROM stays
     GROUP BY pbx, caller
 ),
@@ -55,7 +63,7 @@ until_answer AS (
 callers AS (
     SELECT b.pbx, b.caller, b.stays,
            b.first_answer_at IS NOT NULL AS answered,
-           b.last_outcome,
+           b.last_outcome, b.sl_s,
            CASE WHEN b.stays > 1 AND b.first_answer_at IS NOT NULL THEN u.wait_s
                 ELSE b.wait_all_s END AS wait_s
     FROM by_caller AS b
@@ -68,7 +76,7 @@ talk AS (
 ),
 flagged AS (
     SELECT c.*, p.exclude_short,
-           c.answered AND coalesce(c.wait_s <= p.sl_s, false) AS within_sl,
+           c.answered AND coalesce(c.wait_s <= c.sl_s, false) AS within_sl,
            NOT c.answered AND c.last_outcome = 'abandoned'
                AND coalesce(c.wait_s < p.short_s, false) AS short
     FROM callers AS c, p

@@ -91,6 +91,63 @@ CREATE TABLE IF NOT EXISTS agents (
     username     VARCHAR              -- the omnichannel platform's user
 );
 
+-- The per-queue targets of the [[queue]] settings (replaced at every start, like agents).
+CREATE TABLE IF NOT EXISTS queue_settings (
+    pbx            VARCHAR,           -- NULL: this queue name on every PBX
+    queue          VARCHAR NOT NULL,
+    sl_threshold_s DOUBLE,            -- NULL: the queue's servicelevel, else 20 s
+    sl_target_pct  DOUBLE             -- NULL: 80 %
+);
+
+-- A queue's parameters and app_queue counters as QueueStatus reports them (QueueParams), at
+-- every login and poll. Holdtime and TalkTime are Asterisk's moving averages, the counters
+-- run from the last QueueReset or restart.
+CREATE TABLE IF NOT EXISTS queue_params (
+    pbx          VARCHAR NOT NULL,
+    queue        VARCHAR NOT NULL,
+    seen_at      TIMESTAMPTZ NOT NULL,
+    servicelevel INTEGER,             -- queues.conf servicelevel, seconds (0: not set)
+    max          INTEGER,
+    strategy     VARCHAR,
+    calls        INTEGER,
+    holdtime     INTEGER,
+    talktime     INTEGER,
+    completed    INTEGER,
+    abandoned    INTEGER,
+    sl_perf      DOUBLE,              -- ServicelevelPerf
+    sl_perf2     DOUBLE,              -- ServicelevelPerf2
+    weight       INTEGER
+);
+
+-- The service-level threshold and target each queue is judged by (docs/kpis.md, "Targets"):
+-- [[queue]] for this PBX, else [[queue]] for every PBX, else the queue's newest non-zero
+-- servicelevel, else 20 s; the target: [[queue]], else 80 %. A row with pbx NULL holds a
+-- [[queue]] without pbx: the fallback for a (pbx, queue) that has no row of its own. The KPI
+-- queries and queue_targets read this view, so the rule has one definition.
+CREATE OR REPLACE VIEW queue_thresholds AS
+WITH params AS (
+    SELECT pbx, queue, nullif(arg_max(servicelevel, seen_at), 0) AS servicelevel
+    FROM queue_params
+    GROUP BY pbx, queue
+),
+keys AS (
+    SELECT pbx, queue FROM params
+    UNION
+    SELECT pbx, queue FROM queue_settings
+)
+SELECT k.pbx, k.queue,
+       coalesce(e.sl_threshold_s, g.sl_threshold_s, p.servicelevel, 20) AS sl_threshold_s,
+       CASE WHEN coalesce(e.sl_threshold_s, g.sl_threshold_s) IS NOT NULL THEN 'settings'
+            WHEN p.servicelevel IS NOT NULL THEN 'asterisk'
+            ELSE 'default' END AS sl_threshold_source,
+       coalesce(e.sl_target_pct, g.sl_target_pct, 80) AS sl_target_pct,
+       CASE WHEN coalesce(e.sl_target_pct, g.sl_target_pct) IS NOT NULL THEN 'settings'
+            ELSE 'default' END AS sl_target_source
+FROM keys AS k
+LEFT JOIN queue_settings AS e ON e.pbx = k.pbx AND e.queue = k.queue
+LEFT JOIN queue_settings AS g ON g.pbx IS NULL AND g.queue = k.queue
+LEFT JOIN params AS p ON p.pbx = k.pbx AND p.queue = k.queue;
+
 -- Raw AMI events the collector used, as received ("Key: Value" lines). zstd: about 4x smaller
 -- than the default compression for such text.
 CREATE TABLE IF NOT EXISTS raw_events (

@@ -32,7 +32,7 @@ import pyarrow as pa
 
 from collectors.rows import ROW_TYPES, Row
 from errors import StoreBusyError, StoreError
-from settings import AgentSettings
+from settings import AgentSettings, QueueSettings
 from storage.overflow import Overflow, StoreGap
 
 log = logging.getLogger(__name__)
@@ -92,12 +92,14 @@ class Store:
         flush_interval_s: float = 0.25,
         agents: Sequence[AgentSettings] = (),
         max_buffer_rows: int = DEFAULT_MAX_BUFFER_ROWS,
+        queues: Sequence[QueueSettings] = (),
     ) -> None:
         self.path = path
         self.flush_interval_s = flush_interval_s
         self.agents = tuple(agents)
         self.max_buffer_rows = max_buffer_rows
         self.retry_cap_s = RETRY_CAP_S  # longest wait between two write attempts
+        self.queues = tuple(queues)
         self._queue: queue.SimpleQueue[Row | _WriterTask | None] = queue.SimpleQueue()
         self._con: duckdb.DuckDBPyConnection | None = None
         self._thread: threading.Thread | None = None
@@ -111,11 +113,12 @@ class Store:
 
     # -- lifecycle -------------------------------------------------------------------------
     def open(self) -> Store:
-        """Open (or create) the file, apply the schema, load the agent map, start the writer."""
+        """Open (or create) the file, apply the schema, load the agent map and the queue
+        targets, start the writer."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._con = connect(self.path)
         self._con.execute(SCHEMA_SQL.read_text())
-        self._load_agents(self.agents)
+        self._load_config(self.agents, self.queues)
         self._thread = threading.Thread(target=self._run, name="store-writer", daemon=True)
         self._thread.start()
         global _current
@@ -148,8 +151,11 @@ class Store:
     ) -> None:
         self.close()
 
-    def _load_agents(self, agents: Sequence[AgentSettings]) -> None:
-        # The agent map is configuration, not history: replaced whole at every start.
+    def _load_config(
+        self, agents: Sequence[AgentSettings], queues: Sequence[QueueSettings]
+    ) -> None:
+        # The agent map and queue targets are configuration, not history: replaced whole at
+        # every start.
         assert self._con is not None
         self._con.execute("BEGIN TRANSACTION")
         self._con.execute("DELETE FROM agents")
@@ -157,6 +163,12 @@ class Store:
             self._con.executemany(
                 "INSERT INTO agents VALUES (?, ?, ?, ?)",
                 [(a.pbx, a.interface, a.name, a.username) for a in agents],
+            )
+        self._con.execute("DELETE FROM queue_settings")
+        if queues:
+            self._con.executemany(
+                "INSERT INTO queue_settings VALUES (?, ?, ?, ?)",
+                [(q.pbx, q.name, q.sl_threshold_s, q.sl_target_pct) for q in queues],
             )
         self._con.execute("COMMIT")
 

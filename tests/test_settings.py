@@ -8,7 +8,15 @@ from pathlib import Path
 import pytest
 
 from errors import ConfigError
-from settings import AGENT_FIELDS, FIELDS, PBX_FIELDS, AgentSettings, load_settings
+from settings import (
+    AGENT_FIELDS,
+    FIELDS,
+    PBX_FIELDS,
+    QUEUE_FIELDS,
+    AgentSettings,
+    QueueSettings,
+    load_settings,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -21,7 +29,7 @@ def write(tmp_path: Path, text: str) -> Path:
 
 def test_every_setting_is_in_the_example_file_with_its_help() -> None:
     example = (REPO / "callboard.example.toml").read_text()
-    for name, help_text in FIELDS + PBX_FIELDS + AGENT_FIELDS:
+    for name, help_text in FIELDS + PBX_FIELDS + AGENT_FIELDS + QUEUE_FIELDS:
         assert re.search(rf"^#? ?#? ?{name} = ", example, re.M), f"{name} missing from example"
         assert help_text in example, f"help for {name} missing from example"
 
@@ -94,3 +102,34 @@ def test_agent_identity_map(tmp_path: Path) -> None:
     )
     with pytest.raises(ConfigError, match=r"agent\[0\].interface: expected TECH/RESOURCE"):
         load_settings(write(tmp_path, '[[agent]]\ninterface = "1001"\n'), env={})
+
+
+def test_queue_targets(tmp_path: Path) -> None:
+    text = (
+        '[[queue]]\nname = "support"\nsl_threshold_s = 30\nsl_target_pct = 90\n'
+        '[[queue]]\nname = "support"\npbx = "branch"\nsl_threshold_s = 15\n'
+        '[[queue]]\nname = "sales"\nsl_target_pct = 75.5\n'
+    )
+    assert load_settings(write(tmp_path, text), env={}).queues == (
+        QueueSettings(name="support", sl_threshold_s=30.0, sl_target_pct=90.0),
+        QueueSettings(name="support", pbx="branch", sl_threshold_s=15.0),
+        QueueSettings(name="sales", sl_target_pct=75.5),
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[[queue]]\nsl_threshold_s = 30", "queue[0].name: required"),
+        ('[[queue]]\nname = "q"\nsl_threshold_s = -1', "queue[0].sl_threshold_s: must be a number"),
+        ('[[queue]]\nname = "q"\nsl_target_pct = 120', "queue[0].sl_target_pct: must be a number"),
+        ('[[queue]]\nname = "q"\nsl_target_pct = "high"', "queue[0].sl_target_pct: must be"),
+        ('[[queue]]\nname = "q"\ncolour = 1', "queue[0].colour: unknown setting"),
+        ('[[queue]]\nname = "q"\n[[queue]]\nname = "q"', "queue[1]: queue 'q' is configured twice"),
+        ("queue = 3", "queue: must be a list of [[queue]] tables"),
+    ],
+)
+def test_bad_queue_targets_name_the_field(tmp_path: Path, text: str, message: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(write(tmp_path, text), env={})
+    assert message in str(caught.value)

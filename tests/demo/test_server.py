@@ -18,7 +18,7 @@ import pytest
 
 from collectors.ami import AmiAuthError, AmiSession, filters_for
 from collectors.collector import AsteriskCollector
-from collectors.rows import MemberState, Row, WaitingCaller
+from collectors.rows import MemberState, QueueParams, Row, WaitingCaller
 from collectors.tracker import USED_EVENTS
 from demo import DemoPbx, DemoSettings
 from tests.demo.sequences import event_fields
@@ -188,6 +188,12 @@ async def test_queue_status_at_login_lists_paused_members_and_waiting_callers(
     assert waiting <= seen  # the snapshot's callers (later arrivals may add more)
     members = {(r.interface, r.paused_reason) for r in rows if isinstance(r, MemberState)}
     assert paused <= members
+    # QueueStatus's QueueParams become queue_params rows: each queue's servicelevel.
+    params = {r.queue: r for r in rows if isinstance(r, QueueParams)}
+    assert set(params) == set(pbx.queues)
+    for name, q in pbx.queues.items():
+        assert params[name].servicelevel == q.config.service_level_s
+        assert params[name].strategy == q.config.strategy
 
 
 async def test_filters_events_off_and_classes(captures: Path) -> None:

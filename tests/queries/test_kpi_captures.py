@@ -8,11 +8,13 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 import queries
+from collectors.snapshot import QueueSnapshot
 from storage.queue_log import fold_calls
 from storage.store import Store
 
@@ -102,6 +104,31 @@ def test_asterisk_counters_agree_where_the_definitions_match(scenario: tuple[Pat
         name = member["Name"]
         answered = agents.loc[name, "answered"] if name in agents.index else 0
         assert answered == int(member["CallsTaken"]), name
+
+
+def test_each_queue_is_judged_by_its_own_servicelevel(scenario: tuple[Path, Store]) -> None:
+    # The collector writes QueueStatus's QueueParams as queue_params rows; without sl_s and
+    # without [[queue]] settings, each queue's servicelevel is its threshold, so the Asterisk
+    # columns equal what Asterisk printed.
+    folder, store = scenario
+    answer = QueueSnapshot.of(events(folder / "final_actions.ami", "QueueParams"))
+    rows = answer.params_rows("lab", datetime(2026, 11, 2, tzinfo=UTC))
+    assert rows and len(rows) == len(answer.params)
+    for row in rows:
+        store.put(row)
+    store.flush()
+    targets = queries.run("queue_targets", store.cursor()).set_index("queue")
+    summary = queries.run("queue_summary", store.cursor()).set_index("queue")
+    for params in answer.params:
+        queue = params["Queue"]
+        assert targets.loc[queue, "sl_threshold_s"] == float(params["ServiceLevel"])
+        assert targets.loc[queue, "sl_threshold_source"] == "asterisk"
+        if queue not in summary.index:
+            continue
+        row = summary.loc[queue]
+        assert row["sl_threshold_s"] == float(params["ServiceLevel"])
+        assert round(row["sl_asterisk_perf_pct"], 1) == float(params["ServicelevelPerf"])
+        assert round(row["sl_asterisk_perf2_pct"], 1) == float(params["ServicelevelPerf2"])
 
 
 def test_b_mixed_figures(captures: Path, store: Store) -> None:

@@ -65,6 +65,7 @@ def test_queue_summary_by_hand(day: Store) -> None:
             "wait_lost_max_s": 5.0,
             "abandon_wait_avg_s": 5.0, "abandon_position_avg": 2.0,  # L4 alone
             "talk_total_s": 270.0, "talk_avg_s": 135.0, "aht_s": 135.0,  # 90 + 180
+            "sl_threshold_s": 20.0,  # no [[queue]] settings, no QueueParams: the default
         },
         {   # support: S1-S3 answered (5, 20, 30 s), S4 abandoned 3 s, S5 abandoned 40 s,
             # S6 timeout 60 s, S7 exitwithkey 12 s, S8 unknown (wait unknown)
@@ -90,6 +91,7 @@ def test_queue_summary_by_hand(day: Store) -> None:
             "abandon_wait_avg_s": 21.5,  # (3 + 40) / 2
             "abandon_position_avg": 2.5,  # (2 + 3) / 2, positions at entry
             "talk_total_s": 360.0, "talk_avg_s": 120.0, "aht_s": 120.0,  # 100 + 200 + 60
+            "sl_threshold_s": 20.0,
         },
     ])  # fmt: skip
 
