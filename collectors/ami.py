@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -75,6 +76,7 @@ class AmiCounters(Protocol):
     bytes_received: int
     malformed: int
     handler_errors: int
+    ping_rtt_ms: float | None  # the last Ping's round trip
 
 
 @dataclass
@@ -84,6 +86,7 @@ class SessionCounters:
     bytes_received: int = 0
     malformed: int = 0
     handler_errors: int = 0
+    ping_rtt_ms: float | None = None
 
 
 class _Protocol(AMIProtocol):
@@ -279,6 +282,14 @@ class AmiSession:
             raise AmiActionError(f"{fields.get('Action')}: {message or 'unexpected answer'}")
         return dict(reply.items())
 
+    async def ping(self, timeout: float = 10.0) -> float:
+        """Send one AMI Ping; return its round trip in ms, also kept as `ping_rtt_ms`."""
+        sent = time.perf_counter()
+        await self.action({"Action": "Ping"}, timeout=timeout)
+        rtt = round((time.perf_counter() - sent) * 1000, 2)
+        self._manager.counters.ping_rtt_ms = rtt
+        return rtt
+
     async def run(self) -> None:
         """Ping until the session ends; raise AmiLost saying why it ended.
 
@@ -291,7 +302,7 @@ class AmiSession:
             try:
                 reason = await asyncio.wait_for(asyncio.shield(lost), timeout=interval)
             except TimeoutError:
-                await self.action({"Action": "Ping"}, timeout=interval)
+                await self.ping(timeout=interval)
             else:
                 raise AmiLost(str(reason))
 

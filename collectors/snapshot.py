@@ -125,6 +125,11 @@ async def _endpoints(session: AmiSession, status: PbxStatus, timeout: float) -> 
     endpoints = [e for e in events if e.get("Event") == "EndpointList"]
     status.endpoints = len(endpoints)
     status.endpoints_unavailable = sum(e.get("DeviceState") == "Unavailable" for e in endpoints)
+    status.endpoint_list = [
+        {"endpoint": e.get("ObjectName", ""), "state": e.get("DeviceState", ""),
+         "contacts": sum(bool(c) for c in e.get("Contacts", "").split(","))}
+        for e in endpoints
+    ]  # fmt: skip
 
 
 async def _contacts(session: AmiSession, status: PbxStatus, timeout: float) -> None:
@@ -132,6 +137,20 @@ async def _contacts(session: AmiSession, status: PbxStatus, timeout: float) -> N
     contacts = [e for e in events if e.get("Event") == "ContactList"]
     status.contacts = len(contacts)
     status.contacts_unreachable = sum(e.get("Status") == "Unreachable" for e in contacts)
+    status.contact_list = [
+        {"endpoint": e.get("Endpoint", ""), "uri": e.get("Uri", ""),
+         "status": e.get("Status", ""), "rtt_ms": _rtt_ms(e.get("RoundtripUsec"))}
+        for e in contacts
+    ]  # fmt: skip
+
+
+def _rtt_ms(usec: str | None) -> float | None:
+    # Qualify's round trip in microseconds; "N/A" (or 0) when the contact is not qualified.
+    try:
+        value = int(usec) if usec else 0
+    except ValueError:
+        return None
+    return round(value / 1000, 3) if value > 0 else None
 
 
 def _stamp(reply: dict[str, str], prefix: str) -> str | None:

@@ -4,11 +4,17 @@ and the PBX console page. Updated in place by the collector as things happen."""
 from __future__ import annotations
 
 import dataclasses
+import threading
 import time
+from collections import deque
 from dataclasses import dataclass, field
 
 # starting -> connecting -> connected -> disconnected | unreachable | auth_failed -> connected
 STATES = ("starting", "connecting", "connected", "disconnected", "unreachable", "auth_failed")
+RATE_WINDOW_S = 60.0  # events/s is measured over (about) the last minute
+# The detail tables (one row per endpoint or contact) stay out of /healthz: a large PBX has
+# hundreds; the console page reads them from the status directly.
+DETAIL_FIELDS = ("endpoint_list", "contact_list")
 
 
 @dataclass
@@ -54,6 +60,16 @@ class PbxStatus:
     endpoints_unavailable: int | None = None
     contacts: int | None = None  # PJSIPShowContacts
     contacts_unreachable: int | None = None  # qualify found them Unreachable
+    # one row per endpoint (name, state, contacts) and per contact (endpoint, uri, status,
+    # rtt_ms) from PJSIPShowEndpoints / PJSIPShowContacts at the last snapshot
+    endpoint_list: list[dict[str, object]] = field(default_factory=list)
+    contact_list: list[dict[str, object]] = field(default_factory=list)
+    ping_rtt_ms: float | None = None  # round trip of the last AMI Ping the session sent
+    # (time, events) read at each events_per_s() call: the rate costs the event path nothing
+    _samples: deque[tuple[float, int]] = field(
+        default_factory=lambda: deque(maxlen=256), repr=False, compare=False
+    )
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def set(self, state: str, error: str | None = None) -> None:
         """Move to `state` (its `since` restarts only on a change); keep `error` if given."""
@@ -62,8 +78,37 @@ class PbxStatus:
         if error is not None:
             self.last_error = error
 
-    def as_dict(self) -> dict[str, object]:
-        """Every field, plus the last event's age; nothing secret is ever held here."""
-        fields = dataclasses.asdict(self)
+    def events_per_s(self) -> float | None:
+        """Events used per second over about the last minute of reads; None until two reads
+        at least a second apart have been seen."""
+        with self._lock:  # pages and /healthz read from several threads
+            now, samples = time.time(), self._samples
+            samples.append((now, self.events))
+            while len(samples) > 2 and now - samples[1][0] >= RATE_WINDOW_S:
+                samples.popleft()
+            t0, e0 = samples[0]
+        return None if now - t0 < 1.0 else round((self.events - e0) / (now - t0), 2)
+
+    def as_dict(self, detail: bool = False) -> dict[str, object]:
+        """Every field (the endpoint and contact tables only with `detail`), the last event's
+        age and the event rate; nothing secret is ever held here."""
+        fields = {
+            f.name: getattr(self, f.name)
+            for f in dataclasses.fields(self)
+            if not f.name.startswith("_") and (detail or f.name not in DETAIL_FIELDS)
+        }
         age = None if self.last_event_at is None else round(time.time() - self.last_event_at, 3)
-        return {**fields, "last_event_age_s": age}
+        return {**fields, "last_event_age_s": age, "events_per_s": self.events_per_s()}
+
+
+def duration_text(seconds: float | None) -> str:
+    """A duration as an admin reads it: "45 s", "12 min 5 s", "3 h 12 min", "4 d 2 h"."""
+    if seconds is None:
+        return "—"
+    s = max(0, int(seconds))
+    for unit, size, sub, sub_size in (("d", 86400, "h", 3600), ("h", 3600, "min", 60),
+                                      ("min", 60, "s", 1)):  # fmt: skip
+        if s >= size:
+            rest = (s % size) // sub_size
+            return f"{s // size} {unit}" + (f" {rest} {sub}" if rest else "")
+    return f"{s} s"
