@@ -13,13 +13,17 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Coroutine
 from types import TracebackType
+from typing import Any, TypeVar
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+import connections
 from collectors.collector import AsteriskCollector
 from demo import DemoPbx, DemoSettings
-from settings import Settings
+from errors import ConfigError
+from settings import PbxSettings, Settings
 from storage.backfill import backfill_file
 from storage.retention import prune_raw_events
 from storage.store import Store
@@ -31,6 +35,8 @@ DEMO_NOTE = (
     "`[[pbx]]` table to `callboard.toml` (see `callboard.example.toml`) to watch your own."
 )
 RETENTION_EVERY_H = 6
+CONSOLE_CALL_TIMEOUT_S = 30.0  # a page waits this long for a start/stop it asked for
+T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +49,13 @@ def current() -> Service | None:
 
 
 class Service:
-    """Owns the store, one collector task per PBX and the scheduler."""
+    """Owns the store, one collector task per PBX and the scheduler.
+
+    PBXs come from the settings file (read-only here) and from the PBX console
+    (`apply_pbx` / `remove_pbx`, kept by connections.py); the console's are started, restarted
+    and stopped while the service runs. `collectors` is replaced, never mutated, so a page
+    thread reading it always sees a whole list.
+    """
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -54,33 +66,37 @@ class Service:
             settings.store_buffer_rows,
             queues=settings.queues,
         )
-        self.collectors = [AsteriskCollector(p, self.store.put) for p in settings.pbx]
+        self.connections_path = connections.connections_file(settings)
+        self.file_pbx = frozenset(p.name for p in settings.pbx)
+        self.console_pbx = {
+            p.name: p for p in connections.load(self.connections_path) if self._console_may(p)
+        }
+        pbxs = [*settings.pbx, *self.console_pbx.values()]
+        self.collectors = [AsteriskCollector(p, self.store.put) for p in pbxs]
         self.started_at = time.time()
-        self._tasks: list[asyncio.Task[None]] = []
-        self._scheduler: AsyncIOScheduler | None = None
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._scheduler = AsyncIOScheduler()
         self._stack = contextlib.AsyncExitStack()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._changing = asyncio.Lock()  # one console change at a time
         wanted = settings.demo
-        self.demo = wanted == "on" or (wanted == "auto" and not settings.pbx)
+        self.demo = wanted == "on" or (wanted == "auto" and not pbxs)
+
+    def _console_may(self, pbx: PbxSettings) -> bool:
+        if pbx.name in self.file_pbx:
+            log.warning("saved PBX connection %r ignored: %s defines a PBX of that name",
+                        pbx.name, self.settings.source)  # fmt: skip
+            return False
+        return True
 
     async def __aenter__(self) -> Service:
         global _current
+        self._loop = asyncio.get_running_loop()
         self.store.open()
         if self.demo:
             await self._start_demo()
         for collector in self.collectors:
-            name = f"collector:{collector.pbx.name}"
-            self._tasks.append(asyncio.create_task(collector.run(), name=name))
-        self._scheduler = AsyncIOScheduler()
-        for collector in self.collectors:  # one job per PBX: a slow one delays no other
-            self._scheduler.add_job(
-                self._poll_queues,
-                "interval",
-                args=(collector,),
-                seconds=self.settings.poll_interval_s,
-                id=f"queue-status-poll:{collector.pbx.name}",
-                max_instances=1,
-                coalesce=True,
-            )
+            self._start(collector)
         self._scheduler.add_job(
             self._prune,
             "interval",
@@ -104,16 +120,93 @@ class Service:
     ) -> None:
         global _current
         _current = None
-        if self._scheduler is not None:
+        if self._scheduler.running:
             self._scheduler.shutdown(wait=False)
-        for task in self._tasks:
+        for task in self._tasks.values():
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*self._tasks.values(), return_exceptions=True)
         self._tasks.clear()
         await self._stack.aclose()  # the demo PBX, if it runs
         # Every row the collectors produced is in the store's queue; close() writes it all.
         await asyncio.to_thread(self.store.close)
         log.info("Callboard stopped; store flushed and checkpointed")
+
+    def _start(self, collector: AsteriskCollector) -> None:
+        """Run one PBX's collector and its QueueStatus poll (one job per PBX: a slow PBX
+        delays no other)."""
+        name = collector.pbx.name
+        self._tasks[name] = asyncio.create_task(collector.run(), name=f"collector:{name}")
+        self._scheduler.add_job(
+            self._poll_queues,
+            "interval",
+            args=(collector,),
+            seconds=self.settings.poll_interval_s,
+            id=f"queue-status-poll:{name}",
+            max_instances=1,
+            coalesce=True,
+            replace_existing=True,
+        )
+
+    async def _stop(self, name: str) -> None:
+        """Stop one PBX's poll and collector (its session row is closed, as at shutdown)."""
+        with contextlib.suppress(Exception):  # apscheduler's JobLookupError: no such job
+            self._scheduler.remove_job(f"queue-status-poll:{name}")
+        self.collectors = [c for c in self.collectors if c.pbx.name != name]
+        task = self._tasks.pop(name, None)
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+    def source_of(self, name: str) -> str:
+        """Where a PBX's settings come from: "file", "console" or "demo"."""
+        if name in self.file_pbx:
+            return "file"
+        return "console" if name in self.console_pbx else "demo"
+
+    async def apply_pbx(self, pbx: PbxSettings) -> None:
+        """Add or change a console PBX: saved first (0600, connections.py), then its
+        collector is started, or restarted with the new settings; no service restart."""
+        self._editable(pbx.name)
+        verb = "changed" if pbx.name in self.console_pbx else "added"
+        async with self._changing:
+            saved = {**self.console_pbx, pbx.name: pbx}
+            await asyncio.to_thread(connections.save, self.connections_path,
+                                    tuple(saved.values()))  # fmt: skip
+            self.console_pbx = saved
+            await self._stop(pbx.name)
+            collector = AsteriskCollector(pbx, self.store.put)
+            self.collectors = [*self.collectors, collector]
+            self._start(collector)
+        log.info("PBX %s %s on the console", pbx.describe(), verb)
+
+    async def remove_pbx(self, name: str) -> None:
+        """Stop a console PBX's collector and forget its settings (its rows stay)."""
+        self._editable(name)
+        async with self._changing:
+            if name not in self.console_pbx:
+                raise ConfigError(f"no PBX named {name!r} was added on the console")
+            kept = {n: p for n, p in self.console_pbx.items() if n != name}
+            await asyncio.to_thread(connections.save, self.connections_path,
+                                    tuple(kept.values()))  # fmt: skip
+            self.console_pbx = kept
+            await self._stop(name)
+        log.info("PBX %s removed from the console", name)
+
+    def _editable(self, name: str) -> None:
+        if name in self.file_pbx:
+            raise ConfigError(
+                f"PBX {name!r} is defined in {self.settings.source}: edit it there (read-only "
+                "on this page)"
+            )
+        if self.demo and name == DEMO_PBX_NAME:
+            raise ConfigError(f"{DEMO_PBX_NAME!r} is the built-in demo PBX's name")
+
+    def call(self, work: Coroutine[Any, Any, T], timeout: float = CONSOLE_CALL_TIMEOUT_S) -> T:
+        """Run `work` on the service's event loop from another thread (a page's) and wait."""
+        if self._loop is None:
+            work.close()
+            raise ConfigError("the service is not running")
+        return asyncio.run_coroutine_threadsafe(work, self._loop).result(timeout)
 
     async def _start_demo(self) -> None:
         """The built-in demo PBX on loopback, collected by the same code as a real one; the
@@ -145,7 +238,8 @@ class Service:
 
     def health(self) -> dict[str, object]:
         """What /healthz returns: each PBX's state and last event age; never a secret."""
-        pbxs = [c.status.as_dict() for c in self.collectors]
+        pbxs = [{**c.status.as_dict(), "source": self.source_of(c.pbx.name)}
+                for c in self.collectors]  # fmt: skip
         ok = all(p["state"] == "connected" for p in pbxs) and self.store.last_error is None
         return {
             "status": "ok" if ok else "degraded",

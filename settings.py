@@ -166,7 +166,7 @@ def _build(data: dict[str, Any], env: Mapping[str, str], source: str) -> Setting
     pbx_list = data.get("pbx", [])
     if not isinstance(pbx_list, list):
         raise ConfigError("pbx: must be a list of [[pbx]] tables")
-    pbxs = tuple(_build_pbx(i, p, env) for i, p in enumerate(pbx_list))
+    pbxs = tuple(build_pbx(p, env, f"pbx[{i}]") for i, p in enumerate(pbx_list))
     names = [p.name for p in pbxs]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
@@ -244,8 +244,9 @@ def _build_queues(raw: Any) -> tuple[QueueSettings, ...]:
     return tuple(queues)
 
 
-def _build_pbx(i: int, raw: Any, env: Mapping[str, str]) -> PbxSettings:
-    where = f"pbx[{i}]"
+def build_pbx(raw: Any, env: Mapping[str, str], where: str) -> PbxSettings:
+    """One [[pbx]] table validated; errors name the field as `<where>.<field>`. The PBX
+    console validates what an admin types with this same function (connections.py)."""
     if not isinstance(raw, dict):
         raise ConfigError(f"{where}: must be a table with name, host, port, username, secret")
     known = {name for name, _ in PBX_FIELDS}
