@@ -65,13 +65,16 @@ def links() -> None:
 
 
 def store_health(health: dict[str, Any]) -> None:
-    """The store's line from /healthz; any error it reports, in its own words."""
+    """The store's part of /healthz, its error (disk full, folder unwritable) in its words."""
     store = health.get("store", {})
-    errors = [str(v) for k, v in store.items() if "error" in k and v]
-    if errors:
-        st.error(f"Store {store.get('path')}: " + "; ".join(errors))
+    counts = (f"{store.get('rows_written', 0):,} rows written, {store.get('rows_waiting', 0):,} "
+              f"waiting, {store.get('rows_dropped', 0):,} dropped")  # fmt: skip
+    if store.get("last_error"):
+        failing = duration_text(store.get("failing_for_s"))
+        st.error(f"Store {store.get('path')} cannot write (for {failing}): "
+                 f"{store['last_error']}. {counts}.")  # fmt: skip
     else:
-        st.caption(f"Store {store.get('path')}: {store.get('rows_written', 0):,} rows written.")
+        st.caption(f"Store {store.get('path')}: {counts}.")
 
 
 def link(collector: AsteriskCollector, source: str) -> None:

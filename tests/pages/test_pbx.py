@@ -152,3 +152,18 @@ def test_a_pbx_from_the_settings_file_is_read_only(tmp_path: Path) -> None:
         at.button(key="pbx-save").click().run()
         assert "is defined in defaults: edit it there" in at.error[-1].value
         assert running.console_pbx == {}
+
+
+def test_a_store_that_cannot_write_says_why(
+    running: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The real failures (full disk, read-only folder) are proven in tests/storage; here the
+    # store's health is replaced (the live writer would clear a set error) to check the words.
+    real = running.store.health()
+    failing = {**real, "last_error": "disk full: No space left", "failing_for_s": 75.0}
+    monkeypatch.setattr(running.store, "health", lambda: failing)
+    at = page()
+    assert not at.exception
+    assert at.error[0].value.startswith(
+        f"Store {running.store.path} cannot write (for 1 min 15 s): disk full: No space left."
+    )
