@@ -73,9 +73,11 @@ if get_script_run_ctx(suppress_warning=True) is None:
 else:
     # Run by Streamlit for one browser session (also as __main__): route to the pages.
     st.set_page_config(page_title="Callboard", page_icon=":telephone_receiver:", layout="wide")
+    # Wallboard mode (?wallboard=1) is for a wall screen: no sidebar, no page menu.
+    wallboard = st.query_params.get("wallboard", "") in ("1", "true", "yes")
     st.navigation([
         st.Page("pages/realtime.py", title="Realtime", icon=":material/monitoring:",
                 default=True),
         st.Page("pages/history.py", title="History", icon=":material/history:"),
         st.Page("pages/pbx.py", title="PBX console", icon=":material/settings_phone:"),
-    ]).run()  # fmt: skip
+    ], position="hidden" if wallboard else "sidebar").run()  # fmt: skip

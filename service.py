@@ -23,6 +23,8 @@ import connections
 from collectors.collector import AsteriskCollector
 from demo import DemoPbx, DemoSettings
 from errors import ConfigError
+from live.board import LiveBoard
+from live.snapshot import Link
 from settings import PbxSettings, Settings
 from storage.backfill import backfill_file
 from storage.retention import prune_raw_events
@@ -81,6 +83,8 @@ class Service:
         self._changing = asyncio.Lock()  # one console change at a time
         wanted = settings.demo
         self.demo = wanted == "on" or (wanted == "auto" and not pbxs)
+        self.live = LiveBoard(self.store, settings, self.links, self.demo)
+        self._live_task: asyncio.Task[None] | None = None
 
     def _console_may(self, pbx: PbxSettings) -> bool:
         if pbx.name in self.file_pbx:
@@ -97,6 +101,8 @@ class Service:
             await self._start_demo()
         for collector in self.collectors:
             self._start(collector)
+        # One live snapshot for every open realtime page (live/board.py).
+        self._live_task = asyncio.create_task(self.live.run(), name="live-board")
         self._scheduler.add_job(
             self._prune,
             "interval",
@@ -122,9 +128,10 @@ class Service:
         _current = None
         if self._scheduler.running:
             self._scheduler.shutdown(wait=False)
-        for task in self._tasks.values():
+        tasks = [*self._tasks.values(), *([self._live_task] if self._live_task else [])]
+        for task in tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks.values(), return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
         self._tasks.clear()
         await self._stack.aclose()  # the demo PBX, if it runs
         # Every row the collectors produced is in the store's queue; close() writes it all.
@@ -235,6 +242,15 @@ class Service:
             log.debug("QueueStatus poll of %s cancelled: stopping", collector.pbx.name)
         except Exception:  # a bug of ours: logged; the next poll runs as usual
             log.exception("QueueStatus poll of %s failed", collector.pbx.name)
+
+    def links(self) -> tuple[Link, ...]:
+        """Each PBX link's state, for the live snapshot (is what the pages show live?)."""
+        out = []
+        for c in self.collectors:
+            s = c.status
+            age = None if s.last_event_at is None else time.time() - s.last_event_at
+            out.append(Link(s.name, s.state, s.since, s.last_error, age))
+        return tuple(out)
 
     def health(self) -> dict[str, object]:
         """What /healthz returns: each PBX's state and last event age; never a secret."""

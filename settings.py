@@ -78,6 +78,12 @@ class Settings:
     timezone: str = "UTC"
     asa_target_s: float = 20.0
     abandon_target_pct: float = 5.0
+    live_refresh_s: float = 1.0
+    pause_alert_s: float = 900.0
+    wrapup_alert_s: float = 120.0
+    wrapup_reasons: str = "wrap-up,wrapup,acw"
+    erlang_window_s: float = 3600.0
+    interval_min: int = 30
     pbx: tuple[PbxSettings, ...] = ()
     agents: tuple[AgentSettings, ...] = ()
     queues: tuple[QueueSettings, ...] = ()
@@ -101,6 +107,12 @@ FIELDS: tuple[tuple[str, str], ...] = (
     ("timezone", "IANA time zone of the history page's days, hours and intervals."),
     ("asa_target_s", "Target average speed of answer (s): the line on the history ASA chart."),
     ("abandon_target_pct", "Target abandon rate (%): the line on the history abandon chart."),
+    ("live_refresh_s", "Seconds between live snapshots (one for every open realtime page)."),
+    ("pause_alert_s", "An agent paused longer than this is shown in the alert colour."),
+    ("wrapup_alert_s", "An agent in wrap-up longer than this is shown in the alert colour."),
+    ("wrapup_reasons", "Pause reasons that mean wrap-up (after-call work), comma-separated."),
+    ("erlang_window_s", "Seconds of recent calls that give Erlang C its arrival rate and AHT."),
+    ("interval_min", "Length of the interval the service level is projected to: 15, 30, 60."),
 )
 PBX_FIELDS: tuple[tuple[str, str], ...] = (
     ("name", "Short unique name; every row is tagged with it."),
@@ -187,6 +199,12 @@ def _build(data: dict[str, Any], env: Mapping[str, str], source: str) -> Setting
         timezone=_zone(data, "timezone", Settings.timezone),
         asa_target_s=_float(data, "asa_target_s", Settings.asa_target_s, 0, 3600),
         abandon_target_pct=_float(data, "abandon_target_pct", Settings.abandon_target_pct, 0, 100),
+        live_refresh_s=_float(data, "live_refresh_s", Settings.live_refresh_s, 0.2, 60.0),
+        pause_alert_s=_float(data, "pause_alert_s", Settings.pause_alert_s, 1.0, 86400.0),
+        wrapup_alert_s=_float(data, "wrapup_alert_s", Settings.wrapup_alert_s, 1.0, 86400.0),
+        wrapup_reasons=_text(data, "wrapup_reasons", Settings.wrapup_reasons),
+        erlang_window_s=_float(data, "erlang_window_s", Settings.erlang_window_s, 60.0, 86400.0),
+        interval_min=_interval_min(data),
         pbx=pbxs,
         agents=_build_agents(data.get("agent", [])),
         queues=_build_queues(data.get("queue", [])),
@@ -317,6 +335,13 @@ def _float(
 def _optional(data: Mapping[str, Any], key: str, hi: float, where: str) -> float | None:
     """An optional number in [0, hi]: None when the key is absent."""
     return None if data.get(key) is None else _float(data, key, 0, 0, hi, where)
+
+
+def _interval_min(data: Mapping[str, Any]) -> int:
+    minutes = _int(data, "interval_min", Settings.interval_min, 15, 60)
+    if minutes not in (15, 30, 60):
+        raise ConfigError(f"interval_min: must be 15, 30 or 60, got {minutes}")
+    return minutes
 
 
 def _choice(data: Mapping[str, Any], key: str, default: str, allowed: tuple[str, ...]) -> str:

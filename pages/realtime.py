@@ -1,22 +1,42 @@
-"""Realtime: is each queue healthy right now? Waiting callers, agents, today's calls."""
+"""Realtime: is each queue healthy right now? Tiles, staffing, waiting callers, agents.
+
+Thin by design: the numbers come from one live snapshot that the service builds once per
+tick for every tab (live/board.py); this script picks the view from the URL and sends that
+snapshot's cached HTML (live/render.py). Wallboard mode: `?wallboard=1&queues=support,sales`.
+"""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import streamlit as st
 
-import queries
 import service
 from errors import CallboardError
+from live import board, render
 
-st.title("Realtime")
+params = st.query_params
+view = render.View(
+    queues=tuple(q.strip() for q in params["queues"].split(",") if q.strip())
+    if params.get("queues")
+    else None,
+    wallboard=params.get("wallboard", "") in ("1", "true", "yes"),
+)
+st.html(render.CSS + (render.WALLBOARD_CSS if view.wallboard else ""))
+if not view.wallboard:
+    st.title("Realtime")
 
 
 @st.fragment(run_every="2s")
 def live() -> None:
+    try:
+        snapshot = board.current()
+    except CallboardError as e:
+        st.error(f"{e.title}: {e}")
+        return
+    if snapshot.error:
+        st.error(f"Query error: {snapshot.error}")
+        return
     running = service.current()
-    if running is not None and running.demo:
+    if snapshot.demo and not view.wallboard:
         st.info(service.DEMO_NOTE)
     elif running is not None and not running.collectors:
         st.info(
@@ -24,43 +44,10 @@ def live() -> None:
             "(name, host, port, username, secret_env) to `callboard.toml` — see "
             "`callboard.example.toml` — and restart."
         )
-    for status in running.collectors if running else []:
-        if status.status.state != "connected":
-            st.warning(
-                f"PBX **{status.pbx.name}** is {status.status.state}: the figures below "
-                f"are not live. {status.status.last_error or ''}"
-            )
-    try:
-        waiting = queries.read("live_waiting")
-        members = queries.read("live_members")
-        today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-        calls = queries.read("calls", start=today)
-    except CallboardError as e:
-        st.error(f"{e.title}: {e}")
-        return
-    st.subheader(f"Callers waiting ({len(waiting)})")
-    st.dataframe(waiting, hide_index=True, width="stretch")
-    st.subheader("Agents")
-    st.dataframe(members, hide_index=True, width="stretch")
-    st.subheader(f"Today's calls ({len(calls)})")
-    st.dataframe(
-        calls[
-            [
-                "queue",
-                "call_id",
-                "caller_num",
-                "entered_at",
-                "outcome",
-                "wait_s",
-                "agent",
-                "talk_s",
-                "ended_by",
-            ]
-        ].iloc[::-1],
-        hide_index=True,
-        width="stretch",
-    )
-    st.caption(f"Updated {datetime.now(UTC):%H:%M:%S} UTC")
+    stale = snapshot.stale_reason()
+    if stale:
+        st.warning(f"**Stale: not live.** {stale}. The figures below are the last ones seen.")
+    st.html(render.board_html(snapshot, view, stale is not None))
 
 
 live()

@@ -11,6 +11,7 @@ N ≈ 170).
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 from errors import QueryError
 
@@ -64,3 +65,50 @@ def agents_for_target(
         if n > max_agents:
             raise QueryError(f"more than {max_agents} agents would be needed")
     return n
+
+
+def projected_service_level(
+    answered: int, within: int, expected_calls: float, model_sl: float
+) -> float | None:
+    """Answered service level (a share) expected at the end of the current interval.
+
+    The calls answered so far keep their result (`within` of `answered`); the `expected_calls`
+    still to come (arrival rate x seconds left) are answered within the threshold at the
+    Erlang C share `model_sl` (infinite patience: every call is answered). None when no call
+    is answered and none is expected.
+    """
+    total = answered + expected_calls
+    if total <= 0:
+        return None
+    return (within + expected_calls * model_sl) / total
+
+
+@dataclass(frozen=True)
+class Staffing:
+    """Erlang C for one queue now: load, agents the target takes, what the staffed agents give."""
+
+    traffic: float  # Erlangs
+    agents_needed: int | None  # None: over max_agents
+    service_level: float  # the share answered within the threshold with `staffed` agents
+    projected_sl: float | None  # the answered service level expected at the interval's end
+
+
+def staffing(
+    rate_per_s: float,
+    aht_s: float,
+    staffed: int,
+    threshold_s: float,
+    target: float,
+    interval: tuple[int, int, float],
+) -> Staffing:
+    """Erlang C for a queue now. `interval` = (answered so far, of them within the threshold,
+    seconds left in it)."""
+    a = traffic(rate_per_s, aht_s)
+    try:
+        needed: int | None = agents_for_target(a, aht_s, threshold_s, target)
+    except QueryError:
+        needed = None
+    model = service_level(a, staffed, aht_s, threshold_s) if staffed > 0 else 0.0
+    answered, within, left_s = interval
+    projected = projected_service_level(answered, within, rate_per_s * left_s, model)
+    return Staffing(a, needed, model, projected)

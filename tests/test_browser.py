@@ -44,16 +44,53 @@ def browser() -> Iterator[object]:
         instance.close()
 
 
+def wait_for_tick(page: object, timeout_ms: int = 15_000) -> str:
+    """Wait until the live board's stamp changes without a reload; return the new stamp."""
+    stamp = page.locator('[data-k="stamp"]')  # type: ignore[attr-defined]
+    stamp.wait_for(timeout=20_000)
+    before = stamp.inner_text()
+    page.wait_for_function(  # type: ignore[attr-defined]
+        "b => document.querySelector('[data-k=stamp]')?.textContent !== b", arg=before,
+        timeout=timeout_ms,
+    )  # fmt: skip
+    return str(stamp.inner_text())
+
+
+def save(page: object, name: str, docs: bool = False) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / name), full_page=True)  # type: ignore[attr-defined]
+    if docs:  # the README shows the current ones
+        shutil.copy(ARTIFACTS / name, REPO / "docs" / "screenshots" / name)
+
+
 def test_demo_pbx_is_what_a_new_user_sees(tmp_path: Path, browser: object) -> None:
     # `make run` on a fresh machine: no PBX configured, so the built-in demo PBX runs.
     with running_service(tmp_path, "") as (base, _):
         page = browser.new_page(viewport={"width": 1400, "height": 1000})  # type: ignore[attr-defined]
         page.goto(base + "/")
         page.get_by_text("Demo data.").wait_for(timeout=20_000)
-        page.get_by_text("answered").first.wait_for(state="attached", timeout=20_000)
-        ARTIFACTS.mkdir(exist_ok=True)
-        time.sleep(1.0)
-        page.screenshot(path=str(ARTIFACTS / "demo-realtime.png"), full_page=True)
+        page.locator('[data-k="waiting"][data-q="support"]').wait_for(timeout=20_000)
+        # The live tiles update by themselves: two ticks, no reload.
+        first = wait_for_tick(page)
+        second = wait_for_tick(page)
+        assert first != second and first.startswith("Live, updated")
+        save(page, "demo-realtime.png", docs=True)
+
+
+def test_wallboard_mode_is_large_selected_and_live(tmp_path: Path, browser: object) -> None:
+    with running_service(tmp_path, "") as (base, _):
+        page = browser.new_page(viewport={"width": 1920, "height": 1080})  # type: ignore[attr-defined]
+        page.goto(base + "/?wallboard=1&queues=support,sales")
+        page.locator('[data-k="waiting"][data-q="sales"]').wait_for(timeout=20_000)
+        wait_for_tick(page)
+        queues = page.locator(".cb-tile").evaluate_all("ts => ts.map(t => t.dataset.q)")
+        assert sorted(queues) == ["sales", "support"]  # billing is not on this wall
+        assert not page.locator('[data-testid="stSidebar"]').is_visible()
+        size = page.locator('[data-k="waiting"][data-q="support"]').evaluate(
+            "e => parseFloat(getComputedStyle(e).fontSize)"
+        )
+        assert size >= 60  # 4.5rem: readable across a room
+        save(page, "wallboard.png", docs=True)
 
 
 @pytest.mark.asterisk
@@ -66,17 +103,18 @@ def test_realtime_page_updates_live_while_a_call_is_answered(
     with running_service(tmp_path, config) as (base, _):
         page = browser.new_page(viewport={"width": 1400, "height": 1000})  # type: ignore[attr-defined]
         page.goto(base + "/")
-        # st.dataframe draws on a canvas; its cells exist (hidden) for accessibility.
-        page.get_by_text("Alice").first.wait_for(state="attached", timeout=20_000)
+        page.get_by_text("Alice").first.wait_for(timeout=20_000)
         lab.start_agent("1001", answer_after_s=1.0, talk_s=2.0)
         caller = lab.call("600", "71001")
         assert caller.wait(30) == 0, caller.diagnostics()
         # The fragment refreshes by itself every 2 s: no reload, the finished call appears.
-        page.get_by_text("Today's calls (1)").wait_for(timeout=15_000)
-        page.get_by_text("answered").first.wait_for(state="attached", timeout=5_000)
-        ARTIFACTS.mkdir(exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / "realtime.png"), full_page=True)
+        page.wait_for_function(
+            "() => document.querySelector('[data-k=answered][data-q=support]')"
+            "?.textContent === '1'",
+            timeout=15_000,
+        )
+        save(page, "realtime.png", docs=True)
         page.get_by_text("PBX console").click()
         page.get_by_text("connected").first.wait_for(state="attached", timeout=10_000)
         time.sleep(0.5)
-        page.screenshot(path=str(ARTIFACTS / "pbx-console.png"), full_page=True)
+        save(page, "pbx-console.png")
