@@ -4,7 +4,7 @@ A realtime page refreshes every 2 s in each browser tab. Were each tab to run th
 thirty tabs would run them fifteen times a second; instead `build()` runs them once per tick
 (`LiveBoard`, owned by the service) and every tab renders the same frozen `Snapshot`
 (bench/README.md, "Pages"). Every number comes from a named query in `queries/`; this module
-only joins the queue targets and Erlang C to them.
+only adds Erlang C to them.
 """
 
 from __future__ import annotations
@@ -21,10 +21,6 @@ import pandas as pd
 import queries
 from queries import erlang
 from settings import Settings
-
-# Service-level threshold and target of a queue without [[queue]] settings.
-DEFAULT_SL_S = 20.0
-DEFAULT_SL_TARGET_PCT = 80.0
 
 
 @dataclass(frozen=True)
@@ -98,7 +94,7 @@ def build(
     frames = {
         "queues": queries.run(
             "live_queues", con, start=today, interval_start=interval_start,
-            window_s=settings.erlang_window_s, sl_s=DEFAULT_SL_S,
+            window_s=settings.erlang_window_s,
         ),
         "waiting": queries.run("live_waiting", con),
         "agents": queries.run("live_agents", con, start=today),
@@ -122,16 +118,14 @@ def failed(
 
 
 def with_erlang(queues: pd.DataFrame, window_s: float, left_s: float) -> pd.DataFrame:
-    """live_queues plus each queue's target and its Erlang C figures now.
+    """live_queues plus each queue's Erlang C figures now, against its own threshold and target.
 
     Inputs (docs/kpis.md, "Erlang C now"): arrival rate = stays that entered in the last
     `window_s` / `window_s`; AHT = their mean talk; agents = agents_staffed. Columns added:
-    sl_s, sl_target_pct, traffic_erl, agents_needed, sl_model_pct, sl_projected_pct (NULL
+    traffic_erl, agents_needed, sl_model_pct, sl_projected_pct (NULL
     when no call was answered in the window: no AHT).
     """
     out = queues.copy()
-    out["sl_s"] = DEFAULT_SL_S
-    out["sl_target_pct"] = DEFAULT_SL_TARGET_PCT
     rows = [_erlang_row(row, window_s, left_s) for row in out.to_dict("records")]
     extra = pd.DataFrame(
         rows,

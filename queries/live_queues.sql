@@ -6,7 +6,11 @@
 --   logged in and not paused). Today (stays that entered since `start` and have ended; a caller
 --   still waiting or talking is counted when the stay ends, as queue_summary counts it):
 --   offered, answered, abandoned, answered_within_sl, sl_answered_pct (answered within sl_s /
---   answered), asa_s, with queue_summary's definitions. Last hour (stays that entered in the
+--   answered), asa_s, with queue_summary's definitions: each stay is judged by its own queue's
+--   threshold (queue_thresholds: [[queue]] settings, else the queue's servicelevel, else 20 s)
+--   unless sl_s sets one for every queue. sl_s, sl_target_pct = the queue's threshold and
+--   target as shown and given to Erlang C (the strictest of its PBXs' when they differ: the
+--   lowest threshold, the highest target; 20 s and 80 % for a queue without any). Last hour (stays that entered in the
 --   `window_s` seconds before now, default 3600): offered_window and aht_window_s (mean talk
 --   of those answered), the Erlang C inputs. Interval (stays that entered since
 --   `interval_start`): answered_interval and answered_within_sl_interval, for the service level
@@ -14,10 +18,9 @@
 --   or a stay today.
 -- params: start (timestamp: the start of today), interval_start (timestamp, optional: start of
 --   the current interval), window_s (seconds, default 3600), queues (list of queue names,
---   optional: all), sl_s (seconds, default 20)
+--   optional: all), sl_s (seconds, optional: one threshold for every queue)
 WITH p AS (
     SELECT CAST($queues AS VARCHAR[]) AS queues,
-           coalesce(CAST($sl_s AS DOUBLE), 20) AS sl_s,
            now() - to_seconds(coalesce(CAST($window_s AS DOUBLE), 3600)) AS window_start,
            coalesce(CAST($interval_start AS TIMESTAMPTZ), now()) AS interval_start
 ),
@@ -43,12 +46,27 @@ members AS (
       AND present
     GROUP BY queue
 ),
+targets AS (
+    SELECT queue, min(sl_threshold_s) AS sl_s, max(sl_target_pct) AS sl_target_pct
+    FROM queue_thresholds
+    GROUP BY queue
+),
+stays AS (
+    SELECT c.*,
+           coalesce(CAST($sl_s AS DOUBLE), t.sl_threshold_s, g.sl_threshold_s, 20) AS sl_s
+    FROM queue_calls AS c
+    -- The queue's own threshold (queue_thresholds, storage/schema.sql) unless sl_s is given.
+    LEFT JOIN queue_thresholds AS t ON t.pbx = c.pbx AND t.queue = c.queue
+    LEFT JOIN queue_thresholds AS g ON g.pbx IS NULL AND g.queue = c.queue
+    -- Bound with the parameter itself so DuckDB skips older row groups (zone maps).
+    WHERE c.entered_at >= CAST($start AS TIMESTAMPTZ)
+),
 today AS (
     SELECT c.queue,
            count(*) AS offered,
            count(*) FILTER (WHERE c.outcome = 'answered') AS answered,
            count(*) FILTER (WHERE c.outcome = 'abandoned') AS abandoned,
-           count(*) FILTER (WHERE c.outcome = 'answered' AND c.wait_s <= p.sl_s)
+           count(*) FILTER (WHERE c.outcome = 'answered' AND c.wait_s <= c.sl_s)
                AS answered_within_sl,
            avg(c.wait_s) FILTER (WHERE c.outcome = 'answered') AS asa_s,
            count(*) FILTER (WHERE c.entered_at >= p.window_start) AS offered_window,
@@ -57,10 +75,8 @@ today AS (
            count(*) FILTER (WHERE c.outcome = 'answered' AND c.entered_at >= p.interval_start)
                AS answered_interval,
            count(*) FILTER (WHERE c.outcome = 'answered' AND c.entered_at >= p.interval_start
-                            AND c.wait_s <= p.sl_s) AS answered_within_sl_interval
-    FROM queue_calls AS c, p
-    -- Bound with the parameter itself so DuckDB skips older row groups (zone maps).
-    WHERE c.entered_at >= CAST($start AS TIMESTAMPTZ)
+                            AND c.wait_s <= c.sl_s) AS answered_within_sl_interval
+    FROM stays AS c, p
     GROUP BY c.queue
 ),
 names AS (
@@ -84,11 +100,14 @@ SELECT n.queue,
        coalesce(t.offered_window, 0) AS offered_window,
        t.aht_window_s,
        coalesce(t.answered_interval, 0) AS answered_interval,
-       coalesce(t.answered_within_sl_interval, 0) AS answered_within_sl_interval
+       coalesce(t.answered_within_sl_interval, 0) AS answered_within_sl_interval,
+       coalesce(CAST($sl_s AS DOUBLE), g.sl_s, 20) AS sl_s,
+       coalesce(g.sl_target_pct, 80) AS sl_target_pct
 FROM names AS n
 CROSS JOIN p
 LEFT JOIN waiting AS w ON w.queue = n.queue
 LEFT JOIN members AS m ON m.queue = n.queue
 LEFT JOIN today AS t ON t.queue = n.queue
+LEFT JOIN targets AS g ON g.queue = n.queue
 WHERE p.queues IS NULL OR list_contains(p.queues, n.queue)
 ORDER BY n.queue

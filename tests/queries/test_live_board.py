@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -166,3 +167,26 @@ def test_interval_bounds() -> None:
                                        minute=0, second=0))  # fmt: skip
     assert interval_bounds(at, 15)[0] == at.replace(minute=30, second=0)
     assert interval_bounds(at, 60)[0] == at.replace(minute=0, second=0)
+
+
+def test_each_queue_is_judged_by_its_own_threshold_and_target(tmp_path: Path) -> None:
+    from settings import QueueSettings
+
+    now = now_inside_today()
+    targets = [QueueSettings(name="support", sl_threshold_s=5, sl_target_pct=90)]
+    with Store(tmp_path / "s.duckdb", flush_interval_s=0.05, queues=targets) as store:
+        seed(store, now)
+        today = start_of_day(now)
+        frame = queries.read("live_queues", start=today).set_index("queue")
+        summary = queries.read("queue_summary", start=today).set_index("queue")
+        cursor = store.cursor()
+        snapshot = build(cursor, Settings(queues=tuple(targets)))
+        cursor.close()
+    # Within 5 s: c5 only (5 s, inclusive), so 1 of 3; sales keeps the defaults.
+    assert (frame.loc["support", "sl_s"], frame.loc["support", "sl_target_pct"]) == (5, 90)
+    within = summary.loc["support", "answered_within_sl"]
+    assert frame.loc["support", "answered_within_sl"] == within == 1
+    assert (frame.loc["sales", "sl_s"], frame.loc["sales", "sl_target_pct"]) == (20, 80)
+    support = snapshot.queues.set_index("queue").loc["support"]
+    expected = erlang.staffing(5 / 3600, 350 / 3, 3, 5, 0.9, (0, 0, 1))
+    assert support["sl_model_pct"] == pytest.approx(100 * expected.service_level)
