@@ -85,11 +85,14 @@ def link(collector: AsteriskCollector, source: str) -> None:
     age = None if s.last_event_at is None else now - s.last_event_at
     rate, rtt = s.events_per_s(), s.ping_rtt_ms
     row = st.columns(6)
-    row[0].metric("State since", duration_text(now - s.since) + " ago")
-    row[1].metric("Last event", "none yet" if age is None else duration_text(age) + " ago")
-    row[2].metric("Events/s", "measuring" if rate is None else f"{rate:g}")
+    row[0].metric("In this state for", duration_text(now - s.since))
+    row[1].metric("Last event, ago", "none yet" if age is None else duration_text(age))
+    row[2].metric("Events/s", "—" if rate is None else f"{rate:g}",
+                  help="Events used per second over the last minute.")  # fmt: skip
     row[3].metric("Reconnects", s.reconnects)
-    row[4].metric("AMI ping", "after the first ping" if rtt is None else f"{rtt:.1f} ms")
+    every = f"{collector.pbx.ping_interval_s:g} s"
+    row[4].metric("AMI ping", "—" if rtt is None else f"{rtt:.1f} ms",
+                  help=f"Round trip of the last Ping (one every {every}).")  # fmt: skip
     row[5].metric("Failures", s.failures)
     if s.last_error:
         if s.state == "connected":
@@ -97,11 +100,12 @@ def link(collector: AsteriskCollector, source: str) -> None:
         else:
             st.error(f"Last error: {s.last_error}")
     uptime = None if s.booted_at is None else now - s.booted_at
-    facts = st.columns(4)
-    facts[0].metric("Asterisk", s.asterisk_version or "unknown")
-    facts[1].metric("Up for", duration_text(uptime), help=f"started {s.started or 'unknown'}")
-    facts[2].metric("Last reload", s.reloaded or "unknown")
-    facts[3].metric("Current calls", "unknown" if s.current_calls is None else s.current_calls)
+    calls = "unknown" if s.current_calls is None else s.current_calls
+    st.markdown(
+        f"**Asterisk** {s.asterisk_version or 'version unknown'} · **up for** "
+        f"{duration_text(uptime)} (started {s.started or 'unknown'}) · **last reload** "
+        f"{s.reloaded or 'unknown'} · **current calls** {calls}"
+    )
 
 
 def details(collector: AsteriskCollector, members: pd.DataFrame, waiting: pd.DataFrame) -> None:
@@ -148,10 +152,12 @@ def connection_admin(running: service.Service) -> None:
         for field, label, default in form_fields(previous):
             st.text_input(label, value=default, key=f"pbx-{field}{suffix}",
                           disabled=field == "name" and previous is not None)  # fmt: skip
-        st.text_input(
-            "Secret", type="password", key=f"pbx-secret{suffix}",
-            help="Write-only: never shown again." + (" Blank keeps it." if previous else ""),
-        )  # fmt: skip
+            if field == "username":
+                st.text_input(
+                    "Secret", type="password", key=f"pbx-secret{suffix}",
+                    help="Write-only: never shown again." + (" Blank keeps the stored one."
+                                                              if previous else ""),
+                )  # fmt: skip
         left, right = st.columns(2)
         left.form_submit_button("Test", on_click=act, args=("test", suffix), key="pbx-test")
         right.form_submit_button("Save", on_click=act, args=("save", suffix), key="pbx-save",

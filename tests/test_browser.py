@@ -4,6 +4,7 @@ running service while a real Asterisk takes a call. Screenshots go to test-artif
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import time
 from collections.abc import Iterator
@@ -118,3 +119,31 @@ def test_realtime_page_updates_live_while_a_call_is_answered(
         page.get_by_text("connected").first.wait_for(state="attached", timeout=10_000)
         time.sleep(0.5)
         save(page, "pbx-console.png")
+
+
+def test_pbx_console_tests_a_connection_and_never_shows_the_secret(
+    tmp_path: Path, browser: object
+) -> None:
+    # The demo PBX checks credentials as Asterisk does: the console's "Test" with a wrong
+    # secret must say so in words and hand the secret back to nobody.
+    wrong = "wr0ng-Br0wser-s3cret"
+    with running_service(tmp_path, "") as (base, _):
+        page = browser.new_page(viewport={"width": 1400, "height": 1600})  # type: ignore[attr-defined]
+        page.goto(base + "/")
+        page.get_by_text("PBX console").click()
+        page.get_by_text("demo: connected").wait_for(timeout=30_000)
+        described = page.get_by_text(re.compile(r"demo@127\.0\.0\.1:\d+")).first.inner_text()
+        port = re.search(r"127\.0\.0\.1:(\d+)", described)
+        assert port is not None, described
+        page.get_by_label("Name", exact=True).fill("branch")
+        page.get_by_label("Port", exact=True).fill(port.group(1))
+        page.get_by_label("Username").fill("demo")
+        page.get_by_label("Secret", exact=True).fill(wrong)
+        page.get_by_role("button", name="Test").click()
+        page.get_by_text("Test failed: authentication failed for user 'demo'").wait_for(
+            timeout=15_000
+        )
+        assert page.get_by_label("Secret", exact=True).input_value() == ""
+        assert wrong not in page.content()
+        time.sleep(1.0)
+        save(page, "console.png", docs=True)

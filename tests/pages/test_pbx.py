@@ -71,8 +71,9 @@ def test_console_shows_the_link_and_what_the_pbx_says(running: Service) -> None:
     assert not at.exception
     assert [h.value for h in at.subheader] == ["demo: connected"]
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["Asterisk"] == demo.status.asterisk_version
-    assert metrics["Current calls"] == str(demo.status.current_calls)
+    facts = at.markdown[0].value
+    assert f"**Asterisk** {demo.status.asterisk_version} · **up for** 15 min" in facts
+    assert f"**current calls** {demo.status.current_calls}" in facts
     assert metrics["Reconnects"] == "0" and metrics["Failures"] == "0"
     frames = [df.value for df in at.dataframe]
     contacts, endpoints, members, waiting, sessions = frames
