@@ -2,9 +2,10 @@
 
 `prepare(con)` builds `flat` (the columns of queue_calls the KPIs read, ordered by entered_at),
 `flat_calls`, `flat_rings` and `flat_members`; `SQL[name]` is the same KPI as
-`queries/<name>.sql` with the bench's fixed parameters written in (sl_s 20, short abandons under
-5 s, exclude_short false, every queue) and only `$t0`, `$t1`, `$tz`, `$width` bound. Each must
-return the named query's frame; bench/queries.py checks that it does before timing it.
+`queries/<name>.sql` with the bench's fixed parameters written in (each queue's threshold from
+`flat_sl`, short abandons under 5 s, exclude_short false, every queue) and only `$t0`, `$t1`,
+`$tz`, `$width` bound. Each must return the named query's frame; bench/queries.py checks that
+it does before timing it.
 """
 
 from __future__ import annotations
@@ -25,6 +26,10 @@ TABLES = {
     "flat_rings": """
         CREATE OR REPLACE TABLE flat_rings AS
         SELECT agent, started_at, result FROM ring_attempts ORDER BY started_at""",
+    # Each queue's service-level threshold (5 rows): the KPIs judge each queue by its own.
+    "flat_sl": """
+        CREATE OR REPLACE TABLE flat_sl AS
+        SELECT queue, sl_threshold_s AS sl FROM queue_thresholds WHERE pbx IS NOT NULL""",
     "flat_members": """
         CREATE OR REPLACE TABLE flat_members AS
         SELECT rowid AS seq, pbx, queue, interface, member_name, since, present, paused,
@@ -36,11 +41,13 @@ SQL: dict[str, str] = {
     "queue_summary": """
         WITH s AS (
             SELECT queue, outcome, wait_s, talk_s, position, outcome = 'answered' AS a,
-                   wait_s <= 20 AS sl,
-                   floor(epoch(entered_at) + wait_s) - floor(epoch(entered_at)) <= 20 AS sl_whole,
+                   wait_s <= t.sl AS sl, t.sl AS threshold,
+                   floor(epoch(entered_at) + wait_s) - floor(epoch(entered_at)) <= t.sl
+                       AS sl_whole,
                    outcome IN ('abandoned', 'timeout', 'exitempty') AS ast_ab,
                    ended_by
-            FROM flat WHERE entered_at >= $t0 AND entered_at < $t1
+            FROM flat JOIN flat_sl AS t USING (queue)
+            WHERE entered_at >= $t0 AND entered_at < $t1
         )
         SELECT queue, count(*) AS offered, count(*) FILTER (a) AS answered,
                count(*) FILTER (outcome = 'abandoned') AS abandoned,
@@ -70,20 +77,21 @@ SQL: dict[str, str] = {
                avg(wait_s) FILTER (outcome = 'abandoned') AS abandon_wait_avg_s,
                avg(position) FILTER (outcome = 'abandoned') AS abandon_position_avg,
                sum(talk_s) FILTER (a) AS talk_total_s, avg(talk_s) FILTER (a) AS talk_avg_s,
-               avg(talk_s) FILTER (a) AS aht_s
+               avg(talk_s) FILTER (a) AS aht_s, any_value(threshold) AS sl_threshold_s
         FROM s GROUP BY queue ORDER BY queue""",
     # One aggregate per caller; only callers with several stays and an answer need their
     # waits summed again up to the first answer (a join on a few percent of the stays).
     "totals": """
         WITH s AS (
-            SELECT pbx, caller, entered_at, ended_at, outcome, wait_s
-            FROM flat WHERE entered_at >= $t0 AND entered_at < $t1
+            SELECT pbx, caller, entered_at, ended_at, outcome, wait_s, talk_s, t.sl
+            FROM flat JOIN flat_sl AS t USING (queue)
+            WHERE entered_at >= $t0 AND entered_at < $t1
         ),
         c AS (
             SELECT pbx, caller, count(*) AS stays,
                    min(entered_at) FILTER (outcome = 'answered') AS first_answer_at,
                    arg_max(outcome, (entered_at, ended_at)) AS last_outcome,
-                   sum(wait_s) AS wait_all
+                   sum(wait_s) AS wait_all, arg_min(sl, (entered_at, ended_at)) AS sl
             FROM s GROUP BY pbx, caller
         ),
         multi AS (
@@ -93,7 +101,7 @@ SQL: dict[str, str] = {
             GROUP BY c.pbx, c.caller
         ),
         f AS (
-            SELECT c.first_answer_at IS NOT NULL AS a, c.last_outcome AS lo, c.stays,
+            SELECT c.first_answer_at IS NOT NULL AS a, c.last_outcome AS lo, c.stays, c.sl,
                    CASE WHEN c.stays > 1 AND c.first_answer_at IS NOT NULL THEN m.wait_s
                         ELSE c.wait_all END AS w
             FROM c LEFT JOIN multi AS m USING (pbx, caller)
@@ -101,9 +109,9 @@ SQL: dict[str, str] = {
         SELECT count(*) AS offered, count(*) FILTER (a) AS answered,
                count(*) FILTER (NOT a AND lo = 'abandoned') AS abandoned,
                count(*) FILTER (NOT a AND lo = 'timeout') AS timeout,
-               100.0 * count(*) FILTER (a AND w <= 20) / nullif(count(*) FILTER (a), 0)
+               100.0 * count(*) FILTER (a AND w <= sl) / nullif(count(*) FILTER (a), 0)
                    AS sl_answered_pct,
-               100.0 * count(*) FILTER (a AND w <= 20) / nullif(count(*), 0) AS sl_inclusive_pct,
+               100.0 * count(*) FILTER (a AND w <= sl) / nullif(count(*), 0) AS sl_inclusive_pct,
                avg(w) FILTER (a) AS asa_s,
                100.0 * count(*) FILTER (NOT a AND lo = 'abandoned') / nullif(count(*), 0)
                    AS abandon_rate_pct,
@@ -111,24 +119,27 @@ SQL: dict[str, str] = {
                count(*) FILTER (NOT a AND lo = 'exitwithkey') AS exitwithkey,
                count(*) FILTER (NOT a AND lo = 'unknown') AS unknown,
                count(*) FILTER (NOT a AND lo = 'abandoned' AND w < 5) AS short_abandons,
-               count(*) FILTER (a AND w <= 20) AS answered_within_sl,
-               coalesce(sum(stays), 0) AS stays, count(*) FILTER (stays > 1) AS multi_stay_callers
-        FROM f""",
+               count(*) FILTER (a AND w <= sl) AS answered_within_sl,
+               coalesce(sum(stays), 0) AS stays, count(*) FILTER (stays > 1) AS multi_stay_callers,
+               any_value(talk.talk_total_s) AS talk_total_s, any_value(talk.aht_s) AS aht_s
+        FROM f, (SELECT sum(talk_s) FILTER (outcome = 'answered') AS talk_total_s,
+                        avg(talk_s) FILTER (outcome = 'answered') AS aht_s FROM s) AS talk""",
     "queue_intervals": """
         SELECT queue, time_bucket($width, timezone($tz, entered_at)) AS bucket_start,
                count(*) AS offered, count(*) FILTER (outcome = 'answered') AS answered,
                count(*) FILTER (outcome = 'abandoned') AS abandoned,
                count(*) FILTER (outcome = 'timeout') AS timeout,
-               100.0 * count(*) FILTER (outcome = 'answered' AND wait_s <= 20)
+               100.0 * count(*) FILTER (outcome = 'answered' AND wait_s <= t.sl)
                    / nullif(count(*) FILTER (outcome = 'answered'), 0) AS sl_answered_pct,
-               100.0 * count(*) FILTER (outcome = 'answered' AND wait_s <= 20) / count(*)
+               100.0 * count(*) FILTER (outcome = 'answered' AND wait_s <= t.sl) / count(*)
                    AS sl_inclusive_pct,
                avg(wait_s) FILTER (outcome = 'answered') AS asa_s,
                100.0 * count(*) FILTER (outcome = 'abandoned') / count(*) AS abandon_rate_pct,
                count(*) FILTER (outcome = 'abandoned' AND wait_s < 5) AS short_abandons,
-               count(*) FILTER (outcome = 'answered' AND wait_s <= 20) AS answered_within_sl,
+               count(*) FILTER (outcome = 'answered' AND wait_s <= t.sl) AS answered_within_sl,
                avg(talk_s) FILTER (outcome = 'answered') AS talk_avg_s
-        FROM flat WHERE entered_at >= $t0 AND entered_at < $t1
+        FROM flat JOIN flat_sl AS t USING (queue)
+        WHERE entered_at >= $t0 AND entered_at < $t1
         GROUP BY ALL ORDER BY queue, bucket_start""",
     "wait_distribution": """
         WITH bands(band, from_s, to_s) AS (
@@ -192,8 +203,9 @@ SQL: dict[str, str] = {
             SELECT isodow(timezone($tz, entered_at)) AS weekday,
                    hour(timezone($tz, entered_at)) AS hour, count(*) AS offered,
                    count(*) FILTER (outcome = 'answered') AS answered,
-                   count(*) FILTER (outcome = 'answered' AND wait_s <= 20) AS within
-            FROM flat WHERE entered_at >= $t0 AND entered_at < $t1
+                   count(*) FILTER (outcome = 'answered' AND wait_s <= t.sl) AS within
+            FROM flat JOIN flat_sl AS t USING (queue)
+            WHERE entered_at >= $t0 AND entered_at < $t1
             GROUP BY ALL
         )
         SELECT d.weekday, d.day, h.range AS hour, coalesce(c.offered, 0) AS offered,

@@ -24,7 +24,9 @@ The shape, as a supervisor would recognise it:
 - member_states: per agent and day a login, pauses (Break, Lunch, Training, and some without a
   reason) and a logout, plus every ringing / in use / not in use change of each call, in every
   queue the agent is a member of, as QueueMemberStatus writes them (paused state carried);
-- waiting_callers: a join and a leave row per stay.
+- waiting_callers: a join and a leave row per stay;
+- queue_params: each queue's QueueParams once a day (`SERVICELEVEL_S`: the per-queue
+  service-level thresholds the KPI queries apply).
 
 Rows go in as the writer would append them: each table ordered by when the row was complete.
 """
@@ -38,11 +40,16 @@ from pathlib import Path
 
 import duckdb
 
+from storage.store import refresh_thresholds
+
 REPO = Path(__file__).resolve().parents[1]
 END = datetime(2026, 11, 6, tzinfo=UTC)  # a Friday 00:00 UTC: the last day is a Thursday
 START = END - timedelta(days=365)
 PBX = "pbx1"
 QUEUES = ("billing", "sales", "support", "tech", "vip")
+# Each queue's queues.conf servicelevel (its QueueParams ServiceLevel): the SL threshold the KPI
+# queries judge it by, as no [[queue]] settings are given.
+SERVICELEVEL_S = {"billing": 20, "sales": 30, "support": 20, "tech": 60, "vip": 10}
 
 # queue, share of callers, mean answered wait at full load (s), timeout (s), first and last
 # agent, where transfers go. Agents 81-90 are in support and sales, 186-190 in tech and vip.
@@ -333,6 +340,17 @@ SELECT $pbx, printf('PJSIP/%d', 1000 + a.range),
 FROM range(1, 201) AS a
 """
 
+# QueueParams as the collector writes them (at each login and when a queue's settings change):
+# one row per queue and day, as if the service reconnected daily.
+_PARAMS_ROWS = """
+INSERT INTO queue_params
+SELECT $pbx, q.queue, t.range, q.sl, 0, 'rrmemory', 0, 20, 240, 0, 0, 80.0, 85.0, 0
+FROM (SELECT unnest(CAST($names AS VARCHAR[])) AS queue,
+             unnest(CAST($levels AS INTEGER[])) AS sl) AS q
+CROSS JOIN range($start, $end, INTERVAL 1 DAY) AS t
+ORDER BY t.range, q.queue
+"""
+
 Say = Callable[[str], None]
 
 
@@ -364,17 +382,30 @@ def generate(con: duckdb.DuckDBPyConnection, calls: int, seed: int, say: Say) ->
         ("member_states", _MEMBER_ROWS, {"pbx": PBX}),
         ("waiting_callers", _WAITING_ROWS, {"pbx": PBX, "end": END}),
         ("agents", _AGENT_ROWS, {"pbx": PBX}),
+        (
+            "queue_params",
+            _PARAMS_ROWS,
+            {
+                "pbx": PBX,
+                "start": START,
+                "end": END,
+                "names": list(SERVICELEVEL_S),
+                "levels": list(SERVICELEVEL_S.values()),
+            },
+        ),
     ]
     began = time.perf_counter()
     for label, sql, params in steps:
         if label:
             say(f"  {time.perf_counter() - began:6.1f}s  {label}")
         con.execute(sql, params or None)
+    refresh_thresholds(con)  # as the store does when it writes queue_params
     for temp in ("legs", "legs1", "rings", "rings1", "status", "presence"):
         con.execute("DROP TABLE IF EXISTS " + temp)
     con.execute("CHECKPOINT")
     say(f"  {time.perf_counter() - began:6.1f}s  done")
-    tables = ("queue_calls", "ring_attempts", "member_states", "waiting_callers", "agents")
+    tables = ("queue_calls", "ring_attempts", "member_states", "waiting_callers", "agents",
+              "queue_params")  # fmt: skip
     return {t: _count(con, t) for t in tables}
 
 

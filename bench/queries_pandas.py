@@ -44,6 +44,7 @@ class Frames:
     calls: pd.DataFrame  # queue_calls + caller, by entered_at
     rings: pd.DataFrame  # agent, started_at, result, by started_at
     members: pd.DataFrame  # member_states' presence columns + seq, by seq
+    sl: dict[str, float]  # each queue's service-level threshold (queue_thresholds)
 
 
 def categories(con: duckdb.DuckDBPyConnection, table: str, columns: tuple[str, ...]) -> str:
@@ -51,7 +52,8 @@ def categories(con: duckdb.DuckDBPyConnection, table: str, columns: tuple[str, .
     as categoricals: 40M member rows as Python strings would not fit in memory."""
     picks = []
     for col in columns:
-        values = f"SELECT DISTINCT {col} FROM {table} WHERE {col} IS NOT NULL"  # noqa: S608 (fixed names)
+        # Sorted, so that a categorical sorts as the strings do (the queries ORDER BY them).
+        values = f"SELECT DISTINCT {col} FROM {table} WHERE {col} IS NOT NULL ORDER BY 1"  # noqa: S608 (fixed names)
         con.execute(f"CREATE OR REPLACE TYPE bench_{table}_{col} AS ENUM ({values})")
         picks.append(f"CAST({col} AS bench_{table}_{col}) AS {col}")
     return ", ".join(picks)
@@ -80,7 +82,17 @@ def load(con: duckdb.DuckDBPyConnection) -> Frames:
     ).df()
     if not members["seq"].is_monotonic_increasing:
         members = members.sort_values("seq", kind="stable").reset_index(drop=True)
-    return Frames(calls, rings, members)
+    sl = dict(
+        con.execute(
+            "SELECT queue, sl_threshold_s FROM queue_thresholds WHERE pbx IS NOT NULL"
+        ).fetchall()
+    )
+    return Frames(calls, rings, members, sl)
+
+
+def _sl(f: Frames, s: pd.DataFrame) -> pd.Series:
+    """Each stay's queue's service-level threshold."""
+    return s["queue"].astype(str).map(f.sl).astype(float)
 
 
 def _between(frame: pd.DataFrame, col: str, t0: datetime, t1: datetime) -> pd.DataFrame:
@@ -99,7 +111,8 @@ def queue_summary(f: Frames, t0: datetime, t1: datetime) -> pd.DataFrame:
     a = s["outcome"] == "answered"
     w = s["wait_s"]
     epoch = s["entered_at"].astype("int64") / 1e6
-    whole = (np.floor(epoch + w) - np.floor(epoch)) <= 20
+    sl = _sl(f, s)
+    whole = (np.floor(epoch + w) - np.floor(epoch)) <= sl
     ast_ab = s["outcome"].isin(["abandoned", "timeout", "exitempty"])
     flags = pd.DataFrame({
         "queue": s["queue"], "offered": 1, "answered": a,
@@ -107,7 +120,7 @@ def queue_summary(f: Frames, t0: datetime, t1: datetime) -> pd.DataFrame:
         "exitempty": s["outcome"] == "exitempty", "exitwithkey": s["outcome"] == "exitwithkey",
         "unknown": s["outcome"] == "unknown",
         "short_abandons": (s["outcome"] == "abandoned") & (w < 5),
-        "transferred": a & (s["ended_by"] == "transfer"), "answered_within_sl": a & (w <= 20),
+        "transferred": a & (s["ended_by"] == "transfer"), "answered_within_sl": a & (w <= sl),
         "perf": a & whole, "perf2_num": (a | ast_ab) & whole, "perf2_den": a | ast_ab,
     })  # fmt: skip
     n = flags.groupby("queue", observed=True).sum()
@@ -133,6 +146,7 @@ def queue_summary(f: Frames, t0: datetime, t1: datetime) -> pd.DataFrame:
         "abandon_wait_avg_s": aband["wait_s"].mean(),
         "abandon_position_avg": aband["position"].mean(),
         "talk_total_s": talk.sum(), "talk_avg_s": talk.mean(), "aht_s": talk.mean(),
+        "sl_threshold_s": sl.groupby(s["queue"], observed=True).first(),
     })  # fmt: skip
     return out.sort_index().rename_axis("queue").reset_index()
 
@@ -145,15 +159,19 @@ def totals(f: Frames, t0: datetime, t1: datetime) -> pd.DataFrame:
     first = s["entered_at"].where(a).groupby(keys, observed=True).transform("min")
     counted = s["wait_s"].where(first.isna() | (s["entered_at"] <= first))
     last = s.sort_values(["entered_at", "ended_at"], kind="stable")
+    # A caller is judged by the threshold of the queue it entered first.
+    first_sl = _sl(f, last).groupby([last["pbx"], last["caller"]], observed=True).first()
     c = pd.DataFrame({
         "stays": s.groupby(keys, observed=True).size(),
         "answered": a.groupby(keys, observed=True).any(),
         "last": last.groupby(["pbx", "caller"], observed=True)["outcome"].last(),
         "wait": counted.groupby(keys, observed=True).sum(min_count=1),
+        "sl": first_sl,
     })  # fmt: skip
     ans = c["answered"]
     lost = {o: int(((~ans) & (c["last"] == o)).sum()) for o in REASONS if o != "short_abandon"}
-    within = int((ans & (c["wait"] <= 20)).sum())
+    within = int((ans & (c["wait"] <= c["sl"])).sum())
+    talk = s["talk_s"][a]
     short = int(((~ans) & (c["last"] == "abandoned") & (c["wait"] < 5)).sum())
     offered, answered = len(c), int(ans.sum())
     row = {
@@ -166,6 +184,7 @@ def totals(f: Frames, t0: datetime, t1: datetime) -> pd.DataFrame:
         "exitempty": lost["exitempty"], "exitwithkey": lost["exitwithkey"],
         "unknown": lost["unknown"], "short_abandons": short, "answered_within_sl": within,
         "stays": int(c["stays"].sum()), "multi_stay_callers": int((c["stays"] > 1).sum()),
+        "talk_total_s": talk.sum() if len(talk) else np.nan, "aht_s": talk.mean(),
     }  # fmt: skip
     return pd.DataFrame([row])
 
@@ -182,7 +201,7 @@ def queue_intervals(
         "answered": a, "abandoned": s["outcome"] == "abandoned",
         "timeout": s["outcome"] == "timeout",
         "short_abandons": (s["outcome"] == "abandoned") & (w < 5),
-        "answered_within_sl": a & (w <= 20),
+        "answered_within_sl": a & (w <= _sl(f, s)),
         "wait_a": w.where(a), "talk_a": s["talk_s"].where(a),
     })  # fmt: skip
     g = flags.groupby(["queue", "bucket_start"], observed=True)
@@ -256,7 +275,7 @@ def day_hour_matrix(f: Frames, t0: datetime, t1: datetime, tz: str) -> pd.DataFr
     a = s["outcome"] == "answered"
     flags = pd.DataFrame({
         "weekday": local.dt.dayofweek + 1, "hour": local.dt.hour, "offered": 1,
-        "answered": a, "answered_within_sl": a & (s["wait_s"] <= 20),
+        "answered": a, "answered_within_sl": a & (s["wait_s"] <= _sl(f, s)),
     })  # fmt: skip
     grid = pd.MultiIndex.from_product([range(1, 8), range(24)], names=["weekday", "hour"])
     n = flags.groupby(["weekday", "hour"]).sum().reindex(grid, fill_value=0).reset_index()

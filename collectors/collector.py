@@ -96,6 +96,8 @@ class AsteriskCollector:
         self._touches: Touches | None = None  # recording while a snapshot is judged
         self._lock = asyncio.Lock()  # one snapshot at a time (login rebuild or poll)
         self._last_logged: str | None = None
+        # queue -> (servicelevel, max, strategy, weight) of the last QueueParams row written
+        self._params_written: dict[str, tuple[object, ...]] = {}
         self._warned: set[tuple[str, str]] = set()
         self.backoff = Backoff()
         self.auth_retry_s = AUTH_RETRY_S
@@ -157,6 +159,7 @@ class AsteriskCollector:
 
     def _begin(self, session: AmiSession) -> datetime:
         self._session = session
+        self._params_written.clear()  # a new session writes every queue's params once
         self._session_id += 1
         self._last_logged = None
         status = self.status
@@ -230,10 +233,19 @@ class AsteriskCollector:
         except AmiActionError as e:
             self._refused("QueueStatus", e)
             return None
-        # Each queue's servicelevel and counters, as history (the SL threshold's default).
-        for row in queues.params_rows(self.pbx.name, _now()):
-            self.sink(row)
+        self._write_params(queues)
         return queues
+
+    def _write_params(self, queues: snapshot.QueueSnapshot) -> None:
+        """Each queue's QueueParams as history (its servicelevel is the SL threshold's
+        default), at the first answer of a session and when the queue's settings change: the
+        KPI queries resolve thresholds from this table on every run, so it must stay small (a
+        row per poll would be 525,600 per queue and year; scanning 175k took 40 ms)."""
+        for row in queues.params_rows(self.pbx.name, _now()):
+            setup = (row.servicelevel, row.max, row.strategy, row.weight)
+            if self._params_written.get(row.queue) != setup:
+                self._params_written[row.queue] = setup
+                self.sink(row)
 
     def _refused(self, action: str, error: AmiActionError) -> None:
         self.status.snapshot_errors += 1

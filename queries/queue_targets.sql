@@ -7,7 +7,8 @@
 --   newest non-zero servicelevel (source 'asterisk'), else 20 s ('default'). sl_target_pct:
 --   [[queue]] sl_target_pct ('settings'), else 80 % ('default'). servicelevel_s, sl_perf_pct,
 --   sl_perf2_pct, params_at: the newest QueueParams (NULL without one). The KPI queries apply
---   the same rule (view queue_thresholds in storage/schema.sql).
+--   the same rule (table queue_thresholds, kept by the store from the view
+--   queue_thresholds_rule in storage/schema.sql).
 -- params: queues (list of queue names, optional: all)
 WITH p AS (
     SELECT CAST($queues AS VARCHAR[]) AS queues

@@ -122,9 +122,11 @@ CREATE TABLE IF NOT EXISTS queue_params (
 -- The service-level threshold and target each queue is judged by (docs/kpis.md, "Targets"):
 -- [[queue]] for this PBX, else [[queue]] for every PBX, else the queue's newest non-zero
 -- servicelevel, else 20 s; the target: [[queue]], else 80 %. A row with pbx NULL holds a
--- [[queue]] without pbx: the fallback for a (pbx, queue) that has no row of its own. The KPI
--- queries and queue_targets read this view, so the rule has one definition.
-CREATE OR REPLACE VIEW queue_thresholds AS
+-- [[queue]] without pbx: the fallback for a (pbx, queue) that has no row of its own.
+-- The rule is this view; the store keeps its result in the table queue_thresholds (refreshed
+-- at start and whenever queue_params grows), which the KPI queries join: a few rows, where the
+-- view's joins cost ~10 ms per query on a busy machine.
+CREATE OR REPLACE VIEW queue_thresholds_rule AS
 WITH params AS (
     SELECT pbx, queue, nullif(arg_max(servicelevel, seen_at), 0) AS servicelevel
     FROM queue_params
@@ -147,6 +149,15 @@ FROM keys AS k
 LEFT JOIN queue_settings AS e ON e.pbx = k.pbx AND e.queue = k.queue
 LEFT JOIN queue_settings AS g ON g.pbx IS NULL AND g.queue = k.queue
 LEFT JOIN params AS p ON p.pbx = k.pbx AND p.queue = k.queue;
+
+CREATE TABLE IF NOT EXISTS queue_thresholds (
+    pbx                 VARCHAR,
+    queue               VARCHAR NOT NULL,
+    sl_threshold_s      DOUBLE NOT NULL,
+    sl_threshold_source VARCHAR NOT NULL,   -- settings|asterisk|default
+    sl_target_pct       DOUBLE NOT NULL,
+    sl_target_source    VARCHAR NOT NULL    -- settings|default
+);
 
 -- Raw AMI events the collector used, as received ("Key: Value" lines). zstd: about 4x smaller
 -- than the default compression for such text.

@@ -30,7 +30,7 @@ from typing import Any, TypeVar, cast
 import duckdb
 import pyarrow as pa
 
-from collectors.rows import ROW_TYPES, Row
+from collectors.rows import ROW_TYPES, QueueParams, Row
 from errors import StoreBusyError, StoreError
 from settings import AgentSettings, QueueSettings
 from storage.overflow import Overflow, StoreGap
@@ -170,6 +170,7 @@ class Store:
                 "INSERT INTO queue_settings VALUES (?, ?, ?, ?)",
                 [(q.pbx, q.name, q.sl_threshold_s, q.sl_target_pct) for q in queues],
             )
+        refresh_thresholds(self._con)
         self._con.execute("COMMIT")
 
     # -- writing -----------------------------------------------------------------------------
@@ -315,6 +316,8 @@ class Store:
                 con.register("batch", to_arrow(cls, rows))
                 con.execute(_INSERTS[cls])
                 con.unregister("batch")
+            if QueueParams in groups:  # a queue's servicelevel may have changed
+                refresh_thresholds(con)
             if gap is not None:
                 con.execute(StoreGap.INSERT, gap.params())
             con.execute("COMMIT")
@@ -332,6 +335,13 @@ class Store:
         self.last_error, self.failing_since = None, None
         self.rows_written += len(batch)
         self.batches_written += 1
+
+
+def refresh_thresholds(con: duckdb.DuckDBPyConnection) -> None:
+    """Recompute the table queue_thresholds from its rule (the view queue_thresholds_rule in
+    storage/schema.sql), inside the caller's transaction."""
+    con.execute("DELETE FROM queue_thresholds")
+    con.execute("INSERT INTO queue_thresholds SELECT * FROM queue_thresholds_rule")
 
 
 def to_arrow(cls: type[Row], rows: Sequence[Row]) -> pa.Table:
