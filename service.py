@@ -79,6 +79,7 @@ class Service:
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._scheduler = AsyncIOScheduler()
         self._stack = contextlib.AsyncExitStack()
+        self._demo_stack = contextlib.AsyncExitStack()  # closed early once a PBX is added
         self._loop: asyncio.AbstractEventLoop | None = None
         self._changing = asyncio.Lock()  # one console change at a time
         wanted = settings.demo
@@ -133,7 +134,8 @@ class Service:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         self._tasks.clear()
-        await self._stack.aclose()  # the demo PBX, if it runs
+        await self._demo_stack.aclose()  # the demo PBX, if it runs
+        await self._stack.aclose()
         # Every row the collectors produced is in the store's queue; close() writes it all.
         await asyncio.to_thread(self.store.close)
         log.info("Callboard stopped; store flushed and checkpointed")
@@ -154,15 +156,27 @@ class Service:
             replace_existing=True,
         )
 
-    async def _stop(self, name: str) -> None:
-        """Stop one PBX's poll and collector (its session row is closed, as at shutdown)."""
+    async def _stop(self, name: str, forget: bool = False) -> None:
+        """Stop one PBX's poll and collector (its session row is closed, as at shutdown);
+        with `forget`, its members also leave the live view (it is no longer watched)."""
         with contextlib.suppress(Exception):  # apscheduler's JobLookupError: no such job
             self._scheduler.remove_job(f"queue-status-poll:{name}")
+        stopped = [c for c in self.collectors if c.pbx.name == name]
         self.collectors = [c for c in self.collectors if c.pbx.name != name]
         task = self._tasks.pop(name, None)
         if task is not None:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
+        for collector in stopped if forget else []:
+            collector.forget_members()
+
+    async def _stop_demo(self) -> None:
+        """A PBX was added while the demo ran only for want of one (demo = auto): the demo
+        stops now, as it would not start again; its rows stay, tagged pbx = demo."""
+        await self._stop(DEMO_PBX_NAME, forget=True)
+        await self._demo_stack.aclose()
+        self.demo = self.live.demo = False
+        log.info("demo PBX stopped: a PBX was added on the console")
 
     def source_of(self, name: str) -> str:
         """Where a PBX's settings come from: "file", "console" or "demo"."""
@@ -180,6 +194,8 @@ class Service:
             await asyncio.to_thread(connections.save, self.connections_path,
                                     tuple(saved.values()))  # fmt: skip
             self.console_pbx = saved
+            if self.demo and self.settings.demo == "auto":
+                await self._stop_demo()
             await self._stop(pbx.name)
             collector = AsteriskCollector(pbx, self.store.put)
             self.collectors = [*self.collectors, collector]
@@ -196,7 +212,7 @@ class Service:
             await asyncio.to_thread(connections.save, self.connections_path,
                                     tuple(kept.values()))  # fmt: skip
             self.console_pbx = kept
-            await self._stop(name)
+            await self._stop(name, forget=True)
         log.info("PBX %s removed from the console", name)
 
     def _editable(self, name: str) -> None:
@@ -205,7 +221,7 @@ class Service:
                 f"PBX {name!r} is defined in {self.settings.source}: edit it there (read-only "
                 "on this page)"
             )
-        if self.demo and name == DEMO_PBX_NAME:
+        if name == DEMO_PBX_NAME:  # even once the demo stopped: its rows carry that name
             raise ConfigError(f"{DEMO_PBX_NAME!r} is the built-in demo PBX's name")
 
     def call(self, work: Coroutine[Any, Any, T], timeout: float = CONSOLE_CALL_TIMEOUT_S) -> T:
@@ -219,7 +235,7 @@ class Service:
         """The built-in demo PBX on loopback, collected by the same code as a real one; the
         history it simulated before we connected comes in through its queue_log."""
         queue_log = self.settings.db_path.parent / "demo_queue_log"
-        pbx = await self._stack.enter_async_context(DemoPbx(DemoSettings(queue_log=queue_log)))
+        pbx = await self._demo_stack.enter_async_context(DemoPbx(DemoSettings(queue_log=queue_log)))
         settings = pbx.pbx_settings(name=DEMO_PBX_NAME)
         self.collectors.append(AsteriskCollector(settings, self.store.put))
         report = await asyncio.to_thread(backfill_file, self.store, queue_log, DEMO_PBX_NAME)

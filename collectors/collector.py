@@ -15,6 +15,7 @@ what was seen. Every row goes to `sink` (the store's queue); the collector never
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import random
 import time
@@ -323,6 +324,14 @@ class AsteriskCollector:
             self._session_id += 1
             now = _now()
             self.sink(ConnectionSession(self.pbx.name, self._session_id, now, now, state, message))
+
+    def forget_members(self) -> None:
+        """The PBX is no longer watched (removed on the console): take its queue members off
+        the live view. Call once its task has ended; their history is kept."""
+        at = _now()
+        for member in list(self.published.members.values()):
+            if member.present:
+                self.sink(dataclasses.replace(member, present=False, since=at))
 
     def _forget_waiting(self) -> None:
         """The service stops: take the callers we saw waiting off the live view.

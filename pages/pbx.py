@@ -145,6 +145,8 @@ def connection_admin(running: service.Service) -> None:
     read_only = sorted(running.file_pbx)
     if read_only:
         st.caption(f"From {running.settings.source}, read-only here: {', '.join(read_only)}.")
+    if running.demo and running.settings.demo == "auto":
+        st.caption("Saving a PBX stops the demo PBX: it runs only while no PBX is configured.")
     choice = st.selectbox("Connection", [NEW, *sorted(running.console_pbx)], key="pbx-choice")
     previous = running.console_pbx.get(choice)
     suffix = choice if previous else ":new"
