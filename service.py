@@ -301,6 +301,7 @@ _PBX_METRICS = (
     ("sessions_total", "counter", "AMI logins that succeeded."),
     ("failures_total", "counter", "AMI connection attempts that failed or sessions lost."),
     ("malformed_total", "counter", "AMI frames skipped: not a message, or oversized."),
+    ("long_fields_total", "counter", "AMI fields cut to their bound (4096 characters)."),
     ("unused_events_total", "counter", "AMI events skipped: a type the collector does not use."),
     ("missing_fields_total", "counter", "AMI events skipped: a field the rows key on missing."),
     ("handler_errors_total", "counter", "Exceptions while handling an AMI message (a bug)."),

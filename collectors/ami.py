@@ -12,6 +12,7 @@ they are). What is replaced, and why (each has a regression test in tests/collec
   collector can report it instead of reconnecting forever;
 - `save_stream` is never used (defect 7: it writes bytes to a text file).
 A frame that is not an AMI message is counted (`malformed`) and skipped; it never ends a session.
+A field longer than MAX_FIELD_CHARS is cut to it and counted (`long_fields`).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from panoramisk.ami_protocol import AMIProtocol
 from panoramisk.manager import Manager
 from panoramisk.message import Message
 
-from collectors.framing import FrameReader, parse_message
+from collectors.framing import MAX_FIELD_CHARS, FrameReader, cut_long_fields, parse_message
 from settings import PbxSettings
 
 log = logging.getLogger(__name__)
@@ -75,6 +76,7 @@ class AmiCounters(Protocol):
 
     bytes_received: int
     malformed: int
+    long_fields: int
     handler_errors: int
     ping_rtt_ms: float | None  # the last Ping's round trip
 
@@ -85,6 +87,7 @@ class SessionCounters:
 
     bytes_received: int = 0
     malformed: int = 0
+    long_fields: int = 0
     handler_errors: int = 0
     ping_rtt_ms: float | None = None
 
@@ -112,6 +115,9 @@ class _Protocol(AMIProtocol):
         texts = self.frames.feed(data)
         counters.malformed += self.frames.oversized - oversized
         for text in texts:
+            if len(text) > MAX_FIELD_CHARS:  # only such a message can hold a field that long
+                text, cut = cut_long_fields(text)
+                counters.long_fields += cut
             try:
                 if _plain_event(text):
                     # The hot path (bench/README.md): an event that answers no action needs

@@ -38,6 +38,7 @@ class PbxStatus:
     bytes_received: int = 0
     # skipped
     malformed: int = 0  # frames that are not AMI messages, or oversized
+    long_fields: int = 0  # fields cut to collectors/framing.py MAX_FIELD_CHARS (kept, cut)
     unused_events: int = 0  # event types the collector does not use
     missing_fields: int = 0  # events without a field the tracker keys on
     handler_errors: int = 0  # exceptions while handling a message (a bug: see the log)

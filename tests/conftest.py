@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from storage.store import Store
 
 pytest_plugins = ["tests.lab.fixtures"]
+
+# Fuzzing (hypothesis): few examples in the quick loop and CI; more on demand with
+# HYPOTHESIS_PROFILE=deep (with --timeout=0). No per-example deadline: the machine is shared and a slow example
+# is not a failure; a hang is caught by pytest-timeout, quadratic cost by the framing tests.
+settings.register_profile(
+    "ci", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.register_profile(
+    "deep", max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 REPO = Path(__file__).resolve().parents[1]
 # CI clones the repo with a copy of shared/ beside it, as on a developer's machine.

@@ -69,3 +69,15 @@ def test_recorded_capture_frames_into_every_message(captures: Path) -> None:
     count = sum(len(frames.feed(chunk)) for _, chunk in reads(captures / "b_mixed"))
     assert frames.version == "5.0.4"
     assert count == 2310
+
+
+def test_an_oversized_message_spanning_many_reads_is_counted_once() -> None:
+    # Found by fuzzing: each read that found the buffer over the bound counted it again.
+    frames = FrameReader(max_message_bytes=1000)
+    frames.feed(BANNER)
+    out = frames.feed(b"Event: Huge\r\nX: " + b"y" * 1500)
+    for _ in range(5):
+        out += frames.feed(b"y" * 1500)
+    out += frames.feed(b"\r\n\r\nEvent: Next\r\n\r\n")
+    assert frames.oversized == 1
+    assert [parse_message(m)["Event"] for m in out] == ["Next"]
