@@ -56,12 +56,12 @@ def _print(r: BackfillReport) -> None:
         f"{r.lines} lines in {r.seconds:.1f} s ({r.lines_per_s:,.0f} lines/s): "
         f"{r.calls_added} calls added ({r.calls_replaced} replacing unknown gap stays), "
         f"{r.calls_known} already known, {r.open_calls} still open, "
-        f"{r.orphan_lines} lines without their ENTERQUEUE, {len(r.bad_lines)} bad lines"
+        f"{r.orphan_lines} lines without their ENTERQUEUE, {r.bad_line_count} bad lines"
     )
     for number, reason in r.bad_lines[:SHOWN_BAD_LINES]:
         print(f"  line {number}: {reason}")
-    if len(r.bad_lines) > SHOWN_BAD_LINES:
-        print(f"  ... and {len(r.bad_lines) - SHOWN_BAD_LINES} more")
+    if r.bad_line_count > SHOWN_BAD_LINES:
+        print(f"  ... and {r.bad_line_count - SHOWN_BAD_LINES} more")
 
 
 if __name__ == "__main__":

@@ -10,7 +10,6 @@ nothing. All writes go through the store's writer (`Store.in_writer`).
 from __future__ import annotations
 
 import functools
-import itertools
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -19,10 +18,11 @@ from pathlib import Path
 import duckdb
 
 from collectors.rows import QueueCall, RingAttempt
-from storage.queue_log import QueueLogFolder
+from storage.queue_log import MAX_LINE_CHARS, OVERSIZED_LINE, QueueLogFolder
 from storage.store import Store, to_arrow
 
 CHUNK_LINES = 200_000
+BLOCK_CHARS = 1 << 20  # read 1 M characters at a time; lines are split in C
 # queue_log times are whole seconds and the AMI event follows the line by some ms, so the two
 # records of one stay start within a second or two of each other.
 SAME_STAY_WINDOW_S = 5
@@ -38,7 +38,8 @@ class BackfillReport:
     calls_known: int = 0  # already in the store (seen live, or loaded before)
     open_calls: int = 0
     orphan_lines: int = 0
-    bad_lines: list[tuple[int, str]] = field(default_factory=list)
+    bad_lines: list[tuple[int, str]] = field(default_factory=list)  # the first ones
+    bad_line_count: int = 0
     seconds: float = 0.0
 
     @property
@@ -66,20 +67,46 @@ def backfill_file(
             report.calls_added += added
             report.calls_replaced += replaced
             report.calls_known += len(calls) - added
-        done += sum(len(line) for line in chunk)
+        done += sum(map(len, chunk)) + len(chunk)  # and their LFs
         if progress is not None:
             progress(min(done, total), total)
     account = folder.account
     report.lines, report.open_calls = account.lines, account.open_calls
     report.orphan_lines, report.bad_lines = account.orphan_lines, account.bad_lines
+    report.bad_line_count = account.bad_line_count
     report.seconds = time.monotonic() - started
     return report
 
 
-def _chunks(path: Path) -> Iterator[list[str]]:
+def _chunks(
+    path: Path, block_chars: int = BLOCK_CHARS, max_line: int = MAX_LINE_CHARS
+) -> Iterator[list[str]]:
+    """The file's lines (without their LF), CHUNK_LINES at a time. A line over
+    MAX_LINE_CHARS is not kept: OVERSIZED_LINE stands in for it, so the fold reports it by
+    its number and a file that is not a queue_log never makes one line fill memory."""
+    lines: list[str] = []
     with path.open(encoding="utf-8", errors="replace", newline="") as f:
-        while chunk := list(itertools.islice(f, CHUNK_LINES)):
-            yield chunk
+        tail, skipping = "", False
+        while block := f.read(block_chars):
+            parts = (tail + block).split("\n")
+            tail = parts.pop()  # the line still being read
+            if skipping and parts:  # the rest of the oversized line, already reported
+                del parts[0]
+                skipping = False
+            if parts and max(map(len, parts)) > max_line:
+                parts = [OVERSIZED_LINE if len(p) > max_line else p for p in parts]
+            if len(tail) > max_line:
+                if not skipping:
+                    parts.append(OVERSIZED_LINE)
+                tail, skipping = "", True
+            lines += parts
+            if len(lines) >= CHUNK_LINES:
+                yield lines
+                lines = []
+        if tail and not skipping:
+            lines.append(tail)
+    if lines:
+        yield lines
 
 
 def _write_new(

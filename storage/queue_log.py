@@ -55,6 +55,11 @@ _STEPS = tuple(timedelta(seconds=n) for n in range(64))  # see _Clock
 # when the caller hangs up during the member announcement) is told apart from a line of a call
 # that entered before the input starts. Late lines follow within seconds: a few thousand do.
 _ENDED_KEPT = 4096
+KEPT_BAD_LINES = 1000  # reasons kept for the report; every bad line is counted
+# Asterisk's lines are under 1 KB; a longer one is not a queue_log line (a binary file, a
+# line never ended): storage/backfill.py reads at most this much of it and reports it bad.
+MAX_LINE_CHARS = 64 * 1024
+OVERSIZED_LINE = "\0oversized"  # what the reader hands the fold in place of such a line
 
 
 class QueueLogLineError(ValueError):
@@ -77,7 +82,9 @@ class QueueLogRecord:
 class QueueLogParse:
     """What folding a queue_log gave: rows for the finished stays, and an account of the rest.
 
-    `bad_lines` are (line number counted from 1, reason); `lines` counts every line read.
+    `bad_lines` are (line number counted from 1, reason), the first KEPT_BAD_LINES of them;
+    `bad_line_count` counts them all (a file of garbage must not fill memory with reasons);
+    `lines` counts every line read.
     `open_calls` are stays not ended by the end of the input (in progress): nothing of them is
     written, so a later fold that starts at their ENTERQUEUE writes them once. `orphan_lines` are
     call lines whose ENTERQUEUE is not in the input; `late_lines` are call lines for a stay that
@@ -90,6 +97,7 @@ class QueueLogParse:
     calls: list[QueueCall] = field(default_factory=list)
     ring_attempts: list[RingAttempt] = field(default_factory=list)
     bad_lines: list[tuple[int, str]] = field(default_factory=list)
+    bad_line_count: int = 0
     lines: int = 0
     open_calls: int = 0
     orphan_lines: int = 0
@@ -172,6 +180,8 @@ def _check_short(parts: list[str]) -> None:
     """Passes a blank line (nothing to read); raises for a line cut short or without a verb."""
     if len(parts) == 1 and (not parts[0] or parts[0].isspace()):
         return
+    if parts == [OVERSIZED_LINE]:
+        raise QueueLogLineError(f"longer than {MAX_LINE_CHARS} characters: not read")
     if len(parts) < _MIN_FIELDS:
         raise QueueLogLineError(
             f"{len(parts)} field(s) where a queue_log line has at least 5 "
@@ -314,7 +324,9 @@ class _Folder:
                     last_epoch = parts[0]
                 self._line(time, parts)
             except QueueLogLineError as exc:
-                result.bad_lines.append((number, str(exc)))
+                result.bad_line_count += 1
+                if len(result.bad_lines) < KEPT_BAD_LINES:
+                    result.bad_lines.append((number, str(exc)))
         result.lines = number
         result.open_calls = len(self.open)
         return result
