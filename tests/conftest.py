@@ -14,8 +14,9 @@ from storage.store import Store
 pytest_plugins = ["tests.lab.fixtures"]
 
 # Fuzzing (hypothesis): few examples in the quick loop and CI; more on demand with
-# HYPOTHESIS_PROFILE=deep (with --timeout=0). No per-example deadline: the machine is shared and a slow example
-# is not a failure; a hang is caught by pytest-timeout, quadratic cost by the framing tests.
+# HYPOTHESIS_PROFILE=deep (and --timeout=0). No per-example deadline: the machine is shared
+# and a slow example is not a failure; a hang is caught by pytest-timeout, quadratic cost by
+# the framing tests.
 settings.register_profile(
     "ci", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
