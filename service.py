@@ -309,6 +309,7 @@ _PBX_METRICS = (
     ("drift_corrections_total", "counter", "Differences the QueueStatus poll found and fixed."),
     ("restarts_seen_total", "counter", "PBX restarts found at a login (new startup time)."),
     ("current_calls", "gauge", "Calls on the PBX (CoreStatus), at the last snapshot."),
+    ("ping_rtt_ms", "gauge", "Round trip of the last AMI Ping, in milliseconds."),
 )
 
 

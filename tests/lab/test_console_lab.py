@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import connections
-from service import Service
+from service import Service, metrics_text
 from settings import Settings
 from tests.collectors.resilience_helpers import by_caller, finish, live, pbx_of, until
 from tests.lab.asterisk import AsteriskLab
@@ -44,6 +44,7 @@ async def test_test_connection_and_a_pbx_added_at_runtime(
         status = collector.status
         assert str(status.asterisk_version).startswith("16.") and status.endpoints
         await until(lambda: status.ping_rtt_ms is not None, 5, "a ping")
+        assert 'callboard_ping_rtt_ms{pbx="lab"} ' in metrics_text(service)
         assert "lab" in set(live(service, "live_members")["pbx"])
         await asyncio.to_thread(lab.start_agent, "1001", answer_after_s=0.5, talk_s=1.0)
         await finish(lab.call("600", "71001"))
