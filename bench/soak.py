@@ -205,9 +205,7 @@ def compare(lab: AsteriskLab, service: Service, samples: list[Sample]) -> None:
           f"{service.store.overflow.total}; database file "
           f"{service.settings.db_path.stat().st_size / 2**20:.0f} MB")  # fmt: skip
     print()
-    print(
-        "| minute | RSS MB (end) | rows written | calls stored | visible p50 ms | p95 ms | max ms | n |"
-    )  # noqa: E501
+    print("| minute | RSS MB | rows written | calls stored | visible p50 ms | p95 | max | n |")
     print("|---|---|---|---|---|---|---|---|")
     per_minute: dict[int, list[Sample]] = {}
     for s in samples:
