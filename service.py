@@ -14,6 +14,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Coroutine
+from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -22,11 +23,12 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 import connections
 from collectors.collector import AsteriskCollector
 from demo import DemoPbx, DemoSettings
-from errors import ConfigError
+from errors import CallboardError, ConfigError
 from live.board import LiveBoard
 from live.snapshot import Link
 from settings import PbxSettings, Settings
 from storage.backfill import backfill_file
+from storage.follower import QueueLogFollower
 from storage.retention import prune_raw_events
 from storage.store import Store
 
@@ -142,9 +144,13 @@ class Service:
 
     def _start(self, collector: AsteriskCollector) -> None:
         """Run one PBX's collector and its QueueStatus poll (one job per PBX: a slow PBX
-        delays no other)."""
+        delays no other), and the follower of its queue_log if it has one."""
         name = collector.pbx.name
         self._tasks[name] = asyncio.create_task(collector.run(), name=f"collector:{name}")
+        if collector.pbx.queue_log_path is not None:
+            self._tasks[f"queue-log:{name}"] = asyncio.create_task(
+                self._follow(collector, collector.pbx.queue_log_path), name=f"queue-log:{name}"
+            )
         self._scheduler.add_job(
             self._poll_queues,
             "interval",
@@ -156,6 +162,22 @@ class Service:
             replace_existing=True,
         )
 
+    async def _follow(self, collector: AsteriskCollector, path: Path) -> None:
+        """Follow a PBX's queue_log (storage/follower.py) every queue_log_poll_s. The
+        collector's open stays are read here, on the loop that changes them; the file and
+        the store are worked in a thread."""
+        follower = await asyncio.to_thread(QueueLogFollower, self.store, collector.pbx.name, path)
+        log.info("%s: following %s", collector.pbx.name, path)
+        try:
+            while True:
+                try:
+                    await asyncio.to_thread(follower.poll, collector.tracker.open_keys())
+                except (OSError, CallboardError) as e:  # logged, and tried again next round
+                    log.warning("%s: following %s failed: %s", collector.pbx.name, path, e)
+                await asyncio.sleep(self.settings.queue_log_poll_s)
+        finally:
+            follower.close()
+
     async def _stop(self, name: str, forget: bool = False) -> None:
         """Stop one PBX's poll and collector (its session row is closed, as at shutdown);
         with `forget`, its members also leave the live view (it is no longer watched)."""
@@ -163,10 +185,11 @@ class Service:
             self._scheduler.remove_job(f"queue-status-poll:{name}")
         stopped = [c for c in self.collectors if c.pbx.name == name]
         self.collectors = [c for c in self.collectors if c.pbx.name != name]
-        task = self._tasks.pop(name, None)
-        if task is not None:
+        popped = (self._tasks.pop(name, None), self._tasks.pop(f"queue-log:{name}", None))
+        tasks = [t for t in popped if t is not None]
+        for task in tasks:
             task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
         for collector in stopped if forget else []:
             collector.forget_members()
 

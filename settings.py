@@ -37,6 +37,7 @@ class PbxSettings:
     username: str = ""
     secret: str = field(default="", repr=False)  # never printed: repr=False
     ping_interval_s: float = 10.0
+    queue_log_path: Path | None = None  # followed when set (storage/follower.py)
 
     def describe(self) -> str:
         """A safe one-line description (no secret) for logs and pages."""
@@ -73,6 +74,7 @@ class Settings:
     flush_interval_s: float = 0.25
     store_buffer_rows: int = 200_000
     poll_interval_s: float = 60.0
+    queue_log_poll_s: float = 2.0
     raw_retention_days: float = 30.0
     demo: str = "auto"
     timezone: str = "UTC"
@@ -102,6 +104,7 @@ FIELDS: tuple[tuple[str, str], ...] = (
         "past it new rows are dropped, counted and recorded in store_gaps.",
     ),
     ("poll_interval_s", "Seconds between QueueStatus reconciliation polls."),
+    ("queue_log_poll_s", "Seconds between two reads of a followed queue_log (queue_log_path)."),
     ("raw_retention_days", "Days raw AMI events are kept (0: forever); call facts are kept."),
     ("demo", "Built-in demo PBX: auto (only when no [[pbx]] is configured), on, or off."),
     ("timezone", "IANA time zone of the history page's days, hours and intervals."),
@@ -122,6 +125,10 @@ PBX_FIELDS: tuple[tuple[str, str], ...] = (
     ("secret", "AMI secret. Prefer secret_env so it stays out of the file."),
     ("secret_env", "Name of an environment variable holding the secret."),
     ("ping_interval_s", "Seconds between AMI pings; a silent peer is dropped after two."),
+    (
+        "queue_log_path",
+        "Asterisk's queue_log, if readable here: followed to fill what AMI missed (optional).",
+    ),
 )
 AGENT_FIELDS: tuple[tuple[str, str], ...] = (
     ("interface", "The member interface, as queues.conf or QueueAdd names it (PJSIP/1001)."),
@@ -192,6 +199,7 @@ def _build(data: dict[str, Any], env: Mapping[str, str], source: str) -> Setting
             data, "store_buffer_rows", Settings.store_buffer_rows, 1000, 100_000_000
         ),
         poll_interval_s=_float(data, "poll_interval_s", Settings.poll_interval_s, 1.0, 86400.0),
+        queue_log_poll_s=_float(data, "queue_log_poll_s", Settings.queue_log_poll_s, 0.1, 3600),
         raw_retention_days=_float(
             data, "raw_retention_days", Settings.raw_retention_days, 0, 36500
         ),
@@ -292,6 +300,7 @@ def build_pbx(raw: Any, env: Mapping[str, str], where: str) -> PbxSettings:
         ping_interval_s=_float(
             raw, "ping_interval_s", PbxSettings.ping_interval_s, 0.2, 3600, where
         ),
+        queue_log_path=Path(log) if (log := _text(raw, "queue_log_path", "", where)) else None,
     )
 
 

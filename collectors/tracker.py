@@ -93,6 +93,11 @@ class CallTracker:
             rows.extend(handler(self, event, at))
         return rows
 
+    def open_keys(self) -> frozenset[tuple[str, str]]:
+        """(queue, call id) of every stay not written yet, answered ones included."""
+        stays = [*self._stays.values(), *self._hung_up.values()]
+        return frozenset((s.queue, s.call_id) for s in stays)
+
     def waiting(self) -> list[_Stay]:
         """Stays still open (waiting or talking), oldest first."""
         return sorted(self._stays.values(), key=lambda s: s.entered_at)

@@ -62,7 +62,7 @@ def backfill_file(
     for chunk in _chunks(path):
         calls, attempts = folder.feed(chunk)
         if calls:
-            written = store.in_writer(functools.partial(_write_new, calls=calls, attempts=attempts))
+            written = store.in_writer(functools.partial(write_new, calls=calls, attempts=attempts))
             added, replaced = written or (0, 0)
             report.calls_added += added
             report.calls_replaced += replaced
@@ -109,15 +109,17 @@ def _chunks(
         yield lines
 
 
-def _write_new(
+def write_new(
     con: duckdb.DuckDBPyConnection, calls: list[QueueCall], attempts: list[RingAttempt]
 ) -> tuple[int, int]:
     """In one transaction: replace `unknown` gap stays, add stays the store lacks, with their
-    ring attempts. Returns (stays added, of which replacing an unknown one)."""
+    ring attempts, and note every stay in `queue_log_stays` (what queue_log holds, for the
+    `completeness` query). Returns (stays added, of which replacing an unknown one)."""
     con.execute("BEGIN TRANSACTION")
     try:
         con.register("new_calls", to_arrow(QueueCall, calls))
         con.register("new_attempts", to_arrow(RingAttempt, attempts))
+        con.execute(_NOTED)
         replaced = _count(con, _REPLACED)
         if replaced:
             for table in ("ring_attempts", "queue_calls"):
@@ -159,3 +161,15 @@ _FRESH = f"""
 CREATE TEMP TABLE fresh AS
 SELECT n.pbx, n.queue, n.call_id, n.entered_at FROM new_calls n
 WHERE NOT EXISTS (SELECT 1 FROM queue_calls q WHERE {_SAME_STAY})"""  # noqa: S608 (fixed text)
+# Every stay queue_log holds, once: the backfill may see a stay again (a file loaded twice,
+# the follower re-reading after a restart). Bounded to the chunk's time span, so that only the
+# row groups of those days are compared.
+_NOTED = """
+INSERT INTO queue_log_stays
+SELECT n.pbx, n.queue, n.call_id, n.entered_at FROM new_calls n
+WHERE NOT EXISTS (
+    SELECT 1 FROM queue_log_stays s
+    WHERE s.pbx = n.pbx AND s.queue = n.queue AND s.call_id = n.call_id
+      AND s.entered_at = n.entered_at
+      AND s.entered_at BETWEEN (SELECT min(entered_at) FROM new_calls)
+                           AND (SELECT max(entered_at) FROM new_calls))"""

@@ -160,6 +160,10 @@ class QueueLogFolder:
         result.calls, result.ring_attempts = [], []
         return calls, attempts
 
+    def open_keys(self) -> set[tuple[str, str]]:
+        """(callid, queue) of the stays open at the end of the input fed so far."""
+        return set(self._folder.open)
+
 
 @contextmanager
 def _gc_paused() -> Iterator[None]:

@@ -159,6 +159,25 @@ CREATE TABLE IF NOT EXISTS queue_thresholds (
     sl_target_source    VARCHAR NOT NULL    -- settings|default
 );
 
+-- Every stay Asterisk's queue_log holds (import or follower), whether the collector saw it or
+-- not: what the `completeness` query compares the collector's stays with.
+CREATE TABLE IF NOT EXISTS queue_log_stays (
+    pbx        VARCHAR NOT NULL,
+    queue      VARCHAR NOT NULL,
+    call_id    VARCHAR NOT NULL,
+    entered_at TIMESTAMPTZ NOT NULL
+);
+
+-- Where the follower of each PBX's queue_log resumes after a restart (storage/follower.py):
+-- one row per PBX and path, replaced as it reads.
+CREATE TABLE IF NOT EXISTS queue_log_offsets (
+    pbx           VARCHAR NOT NULL,
+    path          VARCHAR NOT NULL,
+    inode         UBIGINT NOT NULL,
+    resume_offset BIGINT NOT NULL,    -- the oldest line still needed (an open stay's ENTERQUEUE)
+    saved_at      TIMESTAMPTZ NOT NULL
+);
+
 -- Raw AMI events the collector used, as received ("Key: Value" lines). zstd: about 4x smaller
 -- than the default compression for such text.
 CREATE TABLE IF NOT EXISTS raw_events (
