@@ -52,7 +52,7 @@ def save(path: Path, pbxs: tuple[PbxSettings, ...]) -> None:
     """Replace `path` with these connections: a new 0600 file renamed over the old one, so a
     crash leaves the old or the new list, never half of one, and no other user can read it."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps({"pbx": [asdict(p) for p in pbxs]}, indent=2)
+    text = json.dumps({"pbx": [_plain(p) for p in pbxs]}, indent=2)
     fd, tmp = tempfile.mkstemp(prefix=".pbx-", dir=path.parent)  # created 0600
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
@@ -63,6 +63,13 @@ def save(path: Path, pbxs: tuple[PbxSettings, ...]) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _plain(pbx: PbxSettings) -> dict[str, Any]:
+    # JSON values as the settings loader reads them back: a path as text, an unset one left out.
+    return {
+        k: str(v) if isinstance(v, Path) else v for k, v in asdict(pbx).items() if v is not None
+    }
 
 
 def from_form(values: Mapping[str, str], previous: PbxSettings | None) -> PbxSettings:
