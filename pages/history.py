@@ -54,14 +54,15 @@ def _options(query: str, column: str, key: str, params: dict[str, Any]) -> list[
     return sorted(set(found) | set(st.session_state.get(key, [])))
 
 
-def tiles(chosen: HistoryFilter, totals: pd.DataFrame, sl_s: float) -> None:
+def tiles(totals: pd.DataFrame, sl_s: float) -> None:
     row = totals.iloc[0]
     for column, (label, value, help_text) in zip(st.columns(7), [
         ("Offered", tables.shown(row["offered"]), "Callers (a transferred caller once)."),
         ("Answered", tables.shown(row["answered"]), "Callers answered in any queue."),
         ("Abandoned", tables.shown(row["abandoned"]), "Callers who hung up waiting."),
-        (f"Service level ({sl_s:g} s)", tables.shown(row["sl_answered_pct"], " %"),
-         "Answered within the threshold / answered (QueueMetrics)."),
+        ("Service level", tables.shown(row["sl_answered_pct"], " %"),
+         f"Answered within {sl_s:g} s / answered (QueueMetrics); the other conventions are "
+         "in the Service level tab."),
         ("ASA", tables.shown(row["asa_s"], " s"), "Mean wait of answered callers."),
         ("Abandon rate", tables.shown(row["abandon_rate_pct"], " %"), "Abandoned / offered."),
         ("AHT", tables.shown(row["aht_s"], " s", 0), "Mean talk time of answered calls."),
@@ -70,12 +71,13 @@ def tiles(chosen: HistoryFilter, totals: pd.DataFrame, sl_s: float) -> None:
 
 
 def trends(chosen: HistoryFilter, intervals: pd.DataFrame, sl_pct: float) -> None:
+    span = chosen.span()
     figures = {
-        "sl": charts.trend(intervals, "sl_answered_pct", "Service level", "%", sl_pct),
+        "sl": charts.trend(intervals, "sl_answered_pct", "Service level", "%", sl_pct, span),
         "asa": charts.trend(intervals, "asa_s", "Average speed of answer", "s",
-                            settings.asa_target_s),
+                            settings.asa_target_s, span),
         "abandon": charts.trend(intervals, "abandon_rate_pct", "Abandon rate", "%",
-                                settings.abandon_target_pct),
+                                settings.abandon_target_pct, span),
     }  # fmt: skip
     for column, (key, fig) in zip(st.columns(3), figures.items(), strict=True):
         column.plotly_chart(fig, key=f"trend-{key}", config={"displaylogo": False})
@@ -93,7 +95,7 @@ def show(chosen: HistoryFilter) -> None:
     if totals["offered"].iloc[0] == 0:
         st.info(f"No calls entered the queues on {chosen.describe()}. Pick other days or queues.")
         return
-    tiles(chosen, totals, sl_s)
+    tiles(totals, sl_s)
     intervals = read("queue_intervals", **params, bucket=INTERVALS[chosen.interval],
                      tz=chosen.tz)  # fmt: skip
     trends(chosen, intervals, sl_pct)

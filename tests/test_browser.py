@@ -94,6 +94,23 @@ def test_wallboard_mode_is_large_selected_and_live(tmp_path: Path, browser: obje
         save(page, "wallboard.png", docs=True)
 
 
+def test_history_page_of_the_demo(tmp_path: Path, browser: object) -> None:
+    # The demo PBX loads its queue_log as history: the manager's page has a week to show.
+    with running_service(tmp_path, "") as (base, _):
+        page = browser.new_page(viewport={"width": 1500, "height": 1100})  # type: ignore[attr-defined]
+        page.goto(base + "/")
+        page.get_by_text("Demo data.").wait_for(timeout=20_000)
+        page.get_by_role("link", name="History").click()
+        page.get_by_text("Abandon rate").first.wait_for(timeout=20_000)
+        # The three trend charts are drawn (plotly builds an SVG per chart).
+        page.locator(".js-plotly-plot .main-svg").nth(2).wait_for(timeout=20_000)
+        assert page.get_by_text("Traceback").count() == 0
+        time.sleep(1.0)
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "history.png"), full_page=True)
+        shutil.copyfile(ARTIFACTS / "history.png", REPO / "docs" / "screenshots" / "history.png")
+
+
 @pytest.mark.asterisk
 def test_realtime_page_updates_live_while_a_call_is_answered(
     asterisk_lab: AsteriskLab, tmp_path: Path, browser: object

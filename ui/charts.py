@@ -4,10 +4,12 @@ they come: one trace per queue, no arithmetic on the numbers."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pandas as pd
 import plotly.graph_objects as go
 
-HEIGHT = 300
+HEIGHT = 320
 MARGIN = {"l": 10, "r": 10, "t": 40, "b": 10}
 
 
@@ -17,16 +19,22 @@ def _layout(fig: go.Figure, title: str, y_title: str) -> go.Figure:
         height=HEIGHT,
         margin=MARGIN,
         yaxis_title=y_title,
-        legend={"orientation": "h", "y": -0.15},
+        legend={"orientation": "h", "y": -0.2, "yanchor": "top"},
         hovermode="x unified",
     )
     return fig
 
 
 def trend(
-    frame: pd.DataFrame, column: str, title: str, unit: str, target: float | None
+    frame: pd.DataFrame,
+    column: str,
+    title: str,
+    unit: str,
+    target: float | None,
+    span: tuple[datetime, datetime],
 ) -> go.Figure:
-    """`column` of queue_intervals over bucket_start, a line per queue, the target dashed."""
+    """`column` of queue_intervals over bucket_start, a line per queue, the target dashed;
+    the x axis spans the chosen days (local wall-clock `span`), so gaps show as gaps."""
     fig = go.Figure()
     for queue, rows in frame.groupby("queue", sort=True):
         fig.add_trace(
@@ -42,6 +50,7 @@ def trend(
             annotation_text=f"target {target:g} {unit}",
             annotation_position="top left",
         )
+    fig.update_xaxes(type="date", range=list(span))
     return _layout(fig, title, unit)
 
 

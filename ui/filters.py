@@ -73,6 +73,13 @@ class HistoryFilter:
         end = datetime.combine(self.last_day + timedelta(days=1), time.min, tzinfo=zone)
         return start.astimezone(UTC), end.astimezone(UTC)
 
+    def span(self) -> tuple[datetime, datetime]:
+        """The range as local wall-clock times (no zone), as queue_intervals labels buckets."""
+        return (
+            datetime.combine(self.first_day, time.min),
+            datetime.combine(self.last_day + timedelta(days=1), time.min),
+        )
+
     def params(self) -> dict[str, Any]:
         """The parameters every history query shares: the range and the queues."""
         start, end = self.window()

@@ -49,7 +49,7 @@ def test_tiles_and_tables_show_the_query_results(day: Store) -> None:
     totals = queries.read("totals", **WINDOW).iloc[0]
     # The hand-worked day: 11 callers, 4 answered, 3 abandoned; SL 2 / 4; ASA 20 s; AHT 126 s.
     assert tiles(at) == {
-        "Offered": "11", "Answered": "4", "Abandoned": "3", "Service level (20 s)": "50.0 %",
+        "Offered": "11", "Answered": "4", "Abandoned": "3", "Service level": "50.0 %",
         "ASA": "20.0 s", "Abandon rate": "27.3 %", "AHT": "126 s",
     }  # fmt: skip
     assert tiles(at)["Abandon rate"] == tables.shown(totals["abandon_rate_pct"], " %")
