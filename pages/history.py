@@ -18,7 +18,7 @@ import service
 from errors import CallboardError
 from settings import Settings
 from ui import charts, downloads, tables
-from ui.data import read, sl_target
+from ui.data import read
 from ui.filters import INTERVALS, HistoryFilter
 
 running = service.current()
@@ -54,15 +54,15 @@ def _options(query: str, column: str, key: str, params: dict[str, Any]) -> list[
     return sorted(set(found) | set(st.session_state.get(key, [])))
 
 
-def tiles(totals: pd.DataFrame, sl_s: float) -> None:
+def tiles(totals: pd.DataFrame) -> None:
     row = totals.iloc[0]
     for column, (label, value, help_text) in zip(st.columns(7), [
         ("Offered", tables.shown(row["offered"]), "Callers (a transferred caller once)."),
         ("Answered", tables.shown(row["answered"]), "Callers answered in any queue."),
         ("Abandoned", tables.shown(row["abandoned"]), "Callers who hung up waiting."),
         ("Service level", tables.shown(row["sl_answered_pct"], " %"),
-         f"Answered within {sl_s:g} s / answered (QueueMetrics); the other conventions are "
-         "in the Service level tab."),
+         "Answered within the threshold of the queue entered first / answered "
+         "(QueueMetrics); thresholds and the other conventions: Service level tab."),
         ("ASA", tables.shown(row["asa_s"], " s"), "Mean wait of answered callers."),
         ("Abandon rate", tables.shown(row["abandon_rate_pct"], " %"), "Abandoned / offered."),
         ("AHT", tables.shown(row["aht_s"], " s", 0), "Mean talk time of answered calls."),
@@ -70,7 +70,7 @@ def tiles(totals: pd.DataFrame, sl_s: float) -> None:
         column.metric(label, value, help=help_text)
 
 
-def trends(chosen: HistoryFilter, intervals: pd.DataFrame, sl_pct: float) -> None:
+def trends(chosen: HistoryFilter, intervals: pd.DataFrame, sl_pct: dict[str, float]) -> None:
     span = chosen.span()
     figures = {
         "sl": charts.trend(intervals, "sl_answered_pct", "Service level", "%", sl_pct, span),
@@ -90,16 +90,16 @@ def table(frame: pd.DataFrame, name: str) -> None:
 
 def show(chosen: HistoryFilter) -> None:
     params = chosen.params()
-    sl_s, sl_pct = sl_target(list(chosen.queues))
     totals = read("totals", **params)
     if totals["offered"].iloc[0] == 0:
         st.info(f"No calls entered the queues on {chosen.describe()}. Pick other days or queues.")
         return
-    tiles(totals, sl_s)
+    tiles(totals)
     intervals = read("queue_intervals", **params, bucket=INTERVALS[chosen.interval],
                      tz=chosen.tz)  # fmt: skip
-    trends(chosen, intervals, sl_pct)
     summary = read("queue_summary", **params)
+    targets = read("queue_targets", queues=params["queues"])
+    trends(chosen, intervals, tables.sl_targets(targets, list(summary["queue"])))
     tab = st.tabs(["Intervals", "Queues", "Service level", "Waits", "Day × hour", "Agents",
                    "Unanswered"])  # fmt: skip
     with tab[0]:
@@ -107,8 +107,10 @@ def show(chosen: HistoryFilter) -> None:
     with tab[1]:
         table(summary, "queues")
     with tab[2]:
-        st.caption(f"The same calls under each convention, threshold {sl_s:g} s.")
+        st.caption("The same calls under each convention, each queue judged by its threshold.")
         table(tables.conventions(summary, totals), "service_level")
+        st.caption("Thresholds and targets: [[queue]] settings, else the queue's servicelevel.")
+        table(targets, "queue_targets")
     with tab[3]:
         waits = read("wait_distribution", **params)
         left, right = st.columns(2)

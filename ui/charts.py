@@ -30,11 +30,12 @@ def trend(
     column: str,
     title: str,
     unit: str,
-    target: float | None,
+    target: float | dict[str, float],
     span: tuple[datetime, datetime],
 ) -> go.Figure:
-    """`column` of queue_intervals over bucket_start, a line per queue, the target dashed;
-    the x axis spans the chosen days (local wall-clock `span`), so gaps show as gaps."""
+    """`column` of queue_intervals over bucket_start, a line per queue, the target dashed
+    (one for all, or one per queue: a line per distinct value, naming its queues); the x axis
+    spans the chosen days (local wall-clock `span`), so gaps show as gaps."""
     fig = go.Figure()
     for queue, rows in frame.groupby("queue", sort=True):
         fig.add_trace(
@@ -42,12 +43,19 @@ def trend(
                 x=rows["bucket_start"], y=rows[column], name=str(queue), mode="lines+markers"
             )
         )
-    if target is not None:
+    lines: dict[float, list[str]] = {}
+    if isinstance(target, dict):
+        for queue, value in sorted(target.items()):
+            lines.setdefault(value, []).append(queue)
+    else:
+        lines[target] = []
+    for value, queues in lines.items():
+        named = f" ({', '.join(queues)})" if len(lines) > 1 else ""
         fig.add_hline(
-            y=target,
+            y=value,
             line_dash="dash",
             line_color="#d62728",
-            annotation_text=f"target {target:g} {unit}",
+            annotation_text=f"target {value:g} {unit}{named}",
             annotation_position="top left",
         )
     fig.update_xaxes(type="date", range=list(span))

@@ -37,14 +37,3 @@ def _read(store_key: str, name: str, frozen: Frozen) -> pd.DataFrame:
     # store_key only keys the cache (no leading underscore: Streamlit skips hashing those).
     params = {k: list(v) if isinstance(v, tuple) else v for k, v in frozen}
     return queries.read(name, **params)
-
-
-# Until a queue has its own (the `[[queue]]` settings), the service level is judged at 20 s
-# against an 80 % target: the industry's 80/20.
-DEFAULT_SL_S = 20.0
-DEFAULT_SL_TARGET_PCT = 80.0
-
-
-def sl_target(queues: list[str]) -> tuple[float, float]:
-    """(threshold s, target %) of the service level for the chosen queues."""
-    return DEFAULT_SL_S, DEFAULT_SL_TARGET_PCT

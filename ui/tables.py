@@ -48,3 +48,14 @@ def shown(value: Any, unit: str = "", digits: int = 1) -> str:
     if unit == "":
         return f"{int(value):,}"
     return f"{float(value):,.{digits}f}{unit}"
+
+
+# queue_targets' rule for a queue it has no row for (no [[queue]], no QueueParams yet).
+DEFAULT_SL_TARGET_PCT = 80.0
+
+
+def sl_targets(targets: pd.DataFrame, queues: list[str]) -> dict[str, float]:
+    """Each queue's service-level target (%) from queue_targets' rows; a queue name kept on
+    several PBXs takes its all-PBX row (pbx NULL, listed first) or else its first PBX's."""
+    found = targets.drop_duplicates("queue").set_index("queue")["sl_target_pct"]
+    return {q: float(found.get(q, DEFAULT_SL_TARGET_PCT)) for q in queues}

@@ -3,13 +3,16 @@ hand-worked day of tests/queries/kpi_fixture.py (Monday 2 November 2026, UTC).""
 
 from __future__ import annotations
 
+import json
 from datetime import date, timedelta
+from pathlib import Path
 
 import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
 import queries
+from settings import QueueSettings
 from storage.store import Store
 from tests.conftest import REPO
 from tests.queries.kpi_fixture import DAY, put_day
@@ -61,7 +64,8 @@ def test_tiles_and_tables_show_the_query_results(day: Store) -> None:
     conventions = shown[2].set_index("queue")
     assert conventions.loc["support"].iloc[0] == pytest.approx(100 * 2 / 3)  # S1, S2 of 3
     assert conventions.loc[tables.ALL_QUEUES].iloc[0] == pytest.approx(50.0)
-    agents = shown[5].set_index("agent")
+    assert shown[3]["queue"].tolist() == queries.read("queue_targets")["queue"].tolist()
+    agents = shown[6].set_index("agent")
     expected = queries.read("agent_summary", **WINDOW).set_index("agent")
     assert agents["answered"].to_dict() == expected["answered"].to_dict()
     assert (
@@ -69,9 +73,9 @@ def test_tiles_and_tables_show_the_query_results(day: Store) -> None:
         == expected.loc["Bob", "pause_by_reason_s"]["Training"]
     )
     unanswered = queries.read("unanswered_by_reason", **WINDOW)
-    assert shown[6]["calls"].tolist() == unanswered["calls"].tolist()
+    assert shown[7]["calls"].tolist() == unanswered["calls"].tolist()
     # Every table has its CSV, Parquet and Excel download.
-    assert len(at.get("download_button")) == 3 * len(shown) == 21
+    assert len(at.get("download_button")) == 3 * len(shown) == 24
 
 
 def test_queue_interval_and_agent_filters(day: Store) -> None:
@@ -88,7 +92,24 @@ def test_queue_interval_and_agent_filters(day: Store) -> None:
     )
     assert intervals["bucket_start"].tolist() == expected["bucket_start"].tolist()
     assert set(intervals["queue"]) == {"sales"}
-    assert frames(at)[5]["agent"].tolist() == ["Carol"]
+    assert frames(at)[6]["agent"].tolist() == ["Carol"]
+
+
+def test_each_queue_is_drawn_against_its_own_target(tmp_path: Path) -> None:
+    # support has its own threshold (10 s) and target (90 %); sales keeps 20 s and 80 %.
+    with Store(tmp_path / "cb.duckdb", 0.05, queues=[QueueSettings("support", None, 10, 90)]) as s:
+        put_day(s)
+        at = history((MONDAY, MONDAY))
+        sl_chart = json.loads(at.get("plotly_chart")[0].proto.spec)
+        notes = sorted(a["text"] for a in sl_chart["layout"]["annotations"])
+        assert notes == ["target 80 % (sales)", "target 90 % (support)"]
+        # The tiles and tables judge support at 10 s, as the queries do.
+        summary = queries.read("queue_summary", **WINDOW).set_index("queue")
+        assert summary.loc["support", "sl_answered_pct"] == pytest.approx(100 / 3)  # S1 only
+        shown = frames(at)[1].set_index("queue")
+        assert shown.loc["support", "sl_answered_pct"] == pytest.approx(100 / 3)
+        totals = queries.read("totals", **WINDOW).iloc[0]
+        assert tiles(at)["Service level"] == tables.shown(totals["sl_answered_pct"], " %")
 
 
 def test_a_range_without_calls_says_so(day: Store) -> None:
