@@ -4,8 +4,10 @@
 
 Imported by the ASGI server, this module builds `app`: Streamlit's ASGI app whose lifespan runs
 the Service (store, collectors, scheduler) from server start to shutdown, with two extra
-routes, /healthz (JSON) and /metrics (Prometheus text). Run by Streamlit for a browser session,
-the same file only routes to the pages. It holds no KPI logic.
+routes, /healthz (JSON) and /metrics (Prometheus text), and Streamlit's `[auth]` secrets when
+OIDC is configured. Run by Streamlit for a browser session, the same file only routes: to the
+sign-in page until someone signs in, then to the pages their role reaches (auth/). It holds
+no KPI logic.
 """
 
 from __future__ import annotations
@@ -23,9 +25,19 @@ from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Route
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
+import auth
 import service
+from auth.gate import no_access_page, sign_in_page, signed_in_sidebar
+from auth.oidc import streamlit_secrets
 from errors import CallboardError
-from settings import load_settings
+from settings import Settings, load_settings
+
+# (file, title, icon, the key PAGE_ROLES knows it by); the first a user may see is the default.
+PAGES = (
+    ("pages/realtime.py", "Realtime", ":material/monitoring:", "realtime"),
+    ("pages/history.py", "History", ":material/history:", "history"),
+    ("pages/pbx.py", "PBX console", ":material/settings_phone:", "pbx"),
+)
 
 
 @asynccontextmanager
@@ -48,36 +60,56 @@ async def metrics(_request: Request) -> PlainTextResponse:
     return PlainTextResponse(text, media_type="text/plain; version=0.0.4")
 
 
+def build_app(settings: Settings) -> st.App:
+    """The ASGI app; OIDC's client and cookie secrets go to Streamlit in memory only."""
+    return st.App(
+        __file__,
+        secrets=streamlit_secrets(settings.oidc),
+        lifespan=lifespan,
+        routes=[Route("/healthz", healthz), Route("/metrics", metrics)],
+    )
+
+
 def serve() -> None:
     """`python dashboard.py`: serve on the configured address until SIGTERM or Ctrl-C."""
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     try:
-        settings = load_settings()
+        settings = load_settings()  # refuses a non-loopback host without sign-in
     except CallboardError as e:
         raise SystemExit(f"error: {e}") from None
     # uvicorn re-raises SIGTERM once it has shut down gracefully (lifespan exit included);
     # this handler turns that into a normal exit instead of death by signal.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    app.run(config={"server.address": settings.host, "server.port": settings.port})
+    build_app(settings).run(config={"server.address": settings.host, "server.port": settings.port})
 
 
-if get_script_run_ctx(suppress_warning=True) is None:
-    # Imported by the server, or run as `python dashboard.py`: build the ASGI app.
-    app = st.App(
-        __file__, lifespan=lifespan, routes=[Route("/healthz", healthz), Route("/metrics", metrics)]
-    )
-    if __name__ == "__main__":
-        serve()
-else:
-    # Run by Streamlit for one browser session (also as __main__): route to the pages.
+def route() -> None:
+    """One browser session: the sign-in page, or the pages this person's roles reach."""
     st.set_page_config(page_title="Callboard", page_icon=":telephone_receiver:", layout="wide")
-    # Wallboard mode (?wallboard=1) is for a wall screen: no sidebar, no page menu.
+    try:
+        user = auth.current_user()
+    except CallboardError as e:
+        st.error(f"{e.title}: {e}")
+        return
+    if user is None:
+        st.navigation([st.Page(sign_in_page, title="Sign in", icon=":material/login:")]).run()
+        return
+    # Wallboard mode (?wallboard=1) is for a wall screen: no sidebar, no page menu, no banner.
     wallboard = st.query_params.get("wallboard", "") in ("1", "true", "yes")
-    st.navigation([
-        st.Page("pages/realtime.py", title="Realtime", icon=":material/monitoring:",
-                default=True),
-        st.Page("pages/history.py", title="History", icon=":material/history:"),
-        st.Page("pages/pbx.py", title="PBX console", icon=":material/settings_phone:"),
-    ], position="hidden" if wallboard else "sidebar").run()  # fmt: skip
+    if not wallboard:
+        signed_in_sidebar(user)
+    pages = [st.Page(path, title=title, icon=icon, url_path=key)
+             for path, title, icon, key in PAGES if user.may_see(key)]  # fmt: skip
+    if not pages:
+        pages = [st.Page(no_access_page, title="No access", icon=":material/block:")]
+    st.navigation(pages, position="hidden" if wallboard else "sidebar").run()
+
+
+if get_script_run_ctx(suppress_warning=True) is not None:
+    route()  # run by Streamlit for one browser session (also as __main__)
+elif __name__ == "__main__":
+    serve()  # `python dashboard.py`
+else:
+    app = build_app(load_settings())  # imported by an ASGI server: `uvicorn dashboard:app`

@@ -13,6 +13,7 @@ Environment overrides (they win over the file):
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import tomllib
@@ -54,6 +55,35 @@ class AgentSettings:
     pbx: str | None = None  # None: this interface on every PBX
 
 
+ROLES = ("supervisor", "manager", "admin")
+ALL_QUEUES = "*"
+
+
+@dataclass(frozen=True)
+class UserSettings:
+    """A person allowed in: a local password user, or an OIDC user mapped by email."""
+
+    name: str
+    role: str
+    queues: tuple[str, ...] = ()  # ("*",): every queue
+    email: str = ""
+    password_hash: str = field(default="", repr=False)
+
+
+@dataclass(frozen=True)
+class OidcSettings:
+    """Sign-in through an OpenID Connect provider (Streamlit's st.login)."""
+
+    client_id: str
+    server_metadata_url: str
+    redirect_uri: str
+    client_secret: str = field(default="", repr=False)
+    cookie_secret: str = field(default="", repr=False)
+    roles_claim: str = "callboard_roles"
+    queues_claim: str = "callboard_queues"
+    button: str = "Sign in with your organisation"
+
+
 @dataclass(frozen=True)
 class QueueSettings:
     """A queue's service-level targets, overriding what its PBX says (docs/kpis.md)."""
@@ -89,6 +119,8 @@ class Settings:
     pbx: tuple[PbxSettings, ...] = ()
     agents: tuple[AgentSettings, ...] = ()
     queues: tuple[QueueSettings, ...] = ()
+    users: tuple[UserSettings, ...] = ()
+    oidc: OidcSettings | None = None
     source: str = "defaults"  # where the settings came from, for the admin page
 
 
@@ -147,6 +179,26 @@ QUEUE_FIELDS: tuple[tuple[str, str], ...] = (
     ("sl_target_pct", "Service-level target in percent the pages compare with (default 80)."),
 )
 
+USER_FIELDS: tuple[tuple[str, str], ...] = (
+    ("name", "Sign-in name (local users) or a label (OIDC users)."),
+    ("role", "supervisor (realtime), manager (history) or admin (everything, PBX console)."),
+    ("queues", 'Queues this person may see; ["*"] for every queue (admins see all anyway).'),
+    ("email", "OIDC users: the email claim this entry gives its role and queues to."),
+    ("password_hash", "Local users: an argon2 hash from `python -m auth hash`, never a password."),
+)
+AUTH_FIELDS: tuple[tuple[str, str], ...] = (
+    ("client_id", "OIDC client id registered with the identity provider."),
+    ("client_secret", "OIDC client secret. Prefer client_secret_env."),
+    ("client_secret_env", "Name of an environment variable holding the client secret."),
+    ("server_metadata_url", "The provider's .well-known/openid-configuration URL."),
+    ("redirect_uri", "This service's public URL + /oauth2callback, as registered."),
+    ("cookie_secret", "Key signing the sign-in cookie. Prefer cookie_secret_env."),
+    ("cookie_secret_env", "Name of an environment variable holding the cookie key."),
+    ("roles_claim", "ID-token claim with the person's roles (list or comma-separated)."),
+    ("queues_claim", "ID-token claim with the person's queues (list or comma-separated)."),
+    ("button", "Label of the sign-in button."),
+)
+
 
 def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
     """Load the TOML file (if any) and apply environment overrides; validate everything."""
@@ -178,7 +230,7 @@ def _read_toml(path: Path) -> dict[str, Any]:
 
 
 def _build(data: dict[str, Any], env: Mapping[str, str], source: str) -> Settings:
-    known = {name for name, _ in FIELDS} | {"pbx", "agent", "queue"}
+    known = {name for name, _ in FIELDS} | {"pbx", "agent", "queue", "user", "auth"}
     unknown = sorted(set(data) - known)
     if unknown:
         raise ConfigError(f"{unknown[0]}: unknown setting (known: {', '.join(sorted(known))})")
@@ -190,9 +242,17 @@ def _build(data: dict[str, Any], env: Mapping[str, str], source: str) -> Setting
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         raise ConfigError(f"pbx: name {dupes[0]!r} is used twice; names must be unique")
+    users = _build_users(data.get("user", []))
+    oidc = _build_oidc(data["auth"], env) if "auth" in data else None
+    host = _text(data, "host", Settings.host)
+    if not (users or oidc) and not _is_loopback(host):
+        raise ConfigError(
+            f"host: {host!r} would publish the pages to the network with no sign-in; add "
+            '[[user]] or [auth] (README: Sign-in), or keep host = "127.0.0.1"'
+        )
     return Settings(
         db_path=Path(_text(data, "db_path", str(Settings.db_path))),
-        host=_text(data, "host", Settings.host),
+        host=host,
         port=_int(data, "port", Settings.port, 1, 65535),
         flush_interval_s=_float(data, "flush_interval_s", Settings.flush_interval_s, 0.01, 5.0),
         store_buffer_rows=_int(
@@ -216,6 +276,8 @@ def _build(data: dict[str, Any], env: Mapping[str, str], source: str) -> Setting
         pbx=pbxs,
         agents=_build_agents(data.get("agent", [])),
         queues=_build_queues(data.get("queue", [])),
+        users=users,
+        oidc=oidc,
         source=source,
     )
 
@@ -268,6 +330,91 @@ def _build_queues(raw: Any) -> tuple[QueueSettings, ...]:
             raise ConfigError(f"{where}: queue {name!r}{on} is configured twice")
         queues.append(queue)
     return tuple(queues)
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a name: only "localhost" is known to stay on this machine
+        return False
+
+
+def _build_users(raw: Any) -> tuple[UserSettings, ...]:
+    if not isinstance(raw, list):
+        raise ConfigError("user: must be a list of [[user]] tables")
+    users = [_build_user(f"user[{i}]", entry) for i, entry in enumerate(raw)]
+    for attr in ("name", "email"):
+        values = [getattr(u, attr) for u in users if getattr(u, attr)]
+        dupes = sorted({v for v in values if values.count(v) > 1})
+        if dupes:
+            raise ConfigError(f"user: {attr} {dupes[0]!r} is used twice")
+    return tuple(users)
+
+
+def _build_user(where: str, entry: Any) -> UserSettings:
+    if not isinstance(entry, dict):
+        raise ConfigError(f"{where}: must be a table with name, role, queues, password_hash")
+    unknown = sorted(set(entry) - {name for name, _ in USER_FIELDS})
+    if unknown:
+        raise ConfigError(f"{where}.{unknown[0]}: unknown setting")
+    name = _text(entry, "name", "", where)
+    if not name:
+        raise ConfigError(f"{where}.name: required")
+    role = _choice(entry, "role", "", ROLES, where)
+    queues = entry.get("queues", [])
+    if not isinstance(queues, list) or not all(isinstance(q, str) and q for q in queues):
+        raise ConfigError(f'{where}.queues: must be a list of queue names, like ["support"]')
+    if role != "admin" and not queues:
+        raise ConfigError(f'{where}.queues: required for a {role} (["*"] for every queue)')
+    password_hash = _text(entry, "password_hash", "", where)
+    if password_hash and not password_hash.startswith("$argon2"):
+        raise ConfigError(f"{where}.password_hash: not an argon2 hash; make one with "
+                          "`python -m auth hash` (never put a password here)")  # fmt: skip
+    email = _text(entry, "email", "", where).lower()
+    if not (password_hash or email):
+        raise ConfigError(f"{where}: give password_hash (local sign-in) or email (OIDC)")
+    return UserSettings(name, role, tuple(queues), email, password_hash)
+
+
+def _build_oidc(raw: Any, env: Mapping[str, str]) -> OidcSettings:
+    if not isinstance(raw, dict):
+        raise ConfigError("auth: must be a table ([auth])")
+    unknown = sorted(set(raw) - {name for name, _ in AUTH_FIELDS})
+    if unknown:
+        raise ConfigError(f"auth.{unknown[0]}: unknown setting")
+    values = {}
+    for key in ("client_id", "server_metadata_url", "redirect_uri"):
+        values[key] = _text(raw, key, "", "auth")
+        if not values[key]:
+            raise ConfigError(f"auth.{key}: required for OIDC sign-in")
+    for key in ("server_metadata_url", "redirect_uri"):
+        if not values[key].startswith(("https://", "http://")):
+            raise ConfigError(f"auth.{key}: must be an absolute http(s) URL")
+    if not values["redirect_uri"].endswith("/oauth2callback"):
+        raise ConfigError("auth.redirect_uri: must end with /oauth2callback")
+    secrets = {key: _secret(raw, key, env) for key in ("client_secret", "cookie_secret")}
+    if len(secrets["cookie_secret"]) < 32:
+        raise ConfigError("auth.cookie_secret: at least 32 characters of random text")
+    return OidcSettings(
+        **values,
+        **secrets,
+        roles_claim=_text(raw, "roles_claim", OidcSettings.roles_claim, "auth"),
+        queues_claim=_text(raw, "queues_claim", OidcSettings.queues_claim, "auth"),
+        button=_text(raw, "button", OidcSettings.button, "auth"),
+    )
+
+
+def _secret(raw: Mapping[str, Any], key: str, env: Mapping[str, str]) -> str:
+    """`key` from the file, or from the environment variable `key_env` names."""
+    name = _text(raw, f"{key}_env", "", "auth")
+    if name and name not in env:
+        raise ConfigError(f"auth.{key}_env: environment variable {name} is not set")
+    value = env[name] if name else _text(raw, key, "", "auth")
+    if not value:
+        raise ConfigError(f"auth.{key}: required (or {key}_env)")
+    return value
 
 
 def build_pbx(raw: Any, env: Mapping[str, str], where: str) -> PbxSettings:
@@ -353,10 +500,14 @@ def _interval_min(data: Mapping[str, Any]) -> int:
     return minutes
 
 
-def _choice(data: Mapping[str, Any], key: str, default: str, allowed: tuple[str, ...]) -> str:
-    value = _text(data, key, default)
+def _choice(
+    data: Mapping[str, Any], key: str, default: str, allowed: tuple[str, ...], where: str = ""
+) -> str:
+    value = _text(data, key, default, where)
     if value not in allowed:
-        raise ConfigError(f"{key}: must be one of {', '.join(allowed)}, got {value!r}")
+        raise ConfigError(
+            f"{_path(where, key)}: must be one of {', '.join(allowed)}, got {value!r}"
+        )
     return value
 
 

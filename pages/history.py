@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 import streamlit as st
 
+import auth
 import service
 from errors import CallboardError
 from settings import Settings
@@ -21,6 +22,7 @@ from ui import charts, downloads, tables
 from ui.data import read
 from ui.filters import INTERVALS, HistoryFilter
 
+user = auth.require("history")
 running = service.current()
 settings = running.settings if running is not None else Settings()
 st.title("History")
@@ -39,9 +41,16 @@ def choose() -> HistoryFilter | None:
         st.info("Pick the last day of the range too.")
         return None
     chosen = HistoryFilter(days[0], days[1], settings.timezone, interval)
-    queues = _options("queue_summary", "queue", "history_queues", chosen.params())
-    chosen = replace(chosen, queues=tuple(sidebar.multiselect(
-        "Queues", queues, key="history_queues", placeholder="All queues")))  # fmt: skip
+    # Only the person's queues are offered, and only they are queried (auth/roles.py).
+    queues = [q for q in _options("queue_summary", "queue", "history_queues", chosen.params())
+              if user.may_see_queue(q)]  # fmt: skip
+    picked = sidebar.multiselect("Queues", queues, key="history_queues",
+                                 placeholder="All your queues")  # fmt: skip
+    allowed = auth.allowed_queues(picked)
+    if allowed == []:
+        st.info("None of the chosen queues is one of yours.")
+        return None
+    chosen = replace(chosen, queues=tuple(allowed or ()))
     agents = _options("agent_summary", "agent", "history_agents", chosen.params())
     return replace(chosen, agents=tuple(sidebar.multiselect(
         "Agents", agents, key="history_agents", placeholder="All agents",

@@ -14,6 +14,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+import auth
 import connections
 import queries
 import service
@@ -38,6 +39,7 @@ SOURCE_WORDS = {
 SESSIONS_SHOWN = 10
 NEW = "Add a PBX"
 
+auth.require("pbx")
 st.title("PBX console")
 
 

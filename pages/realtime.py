@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import streamlit as st
 
+import auth
 import service
 from errors import CallboardError
 from live import board, render
 
+auth.require("realtime")
 params = st.query_params
+asked = [q.strip() for q in params.get("queues", "").split(",") if q.strip()]
+# The queues asked for in the URL, cut to the signed-in person's (auth/roles.py); () shows none.
+allowed = auth.allowed_queues(asked)
 view = render.View(
-    queues=tuple(q.strip() for q in params["queues"].split(",") if q.strip())
-    if params.get("queues")
-    else None,
+    queues=None if allowed is None else tuple(allowed),
     wallboard=params.get("wallboard", "") in ("1", "true", "yes"),
 )
 st.html(render.CSS + (render.WALLBOARD_CSS if view.wallboard else ""))

@@ -10,9 +10,11 @@ import pytest
 from errors import ConfigError
 from settings import (
     AGENT_FIELDS,
+    AUTH_FIELDS,
     FIELDS,
     PBX_FIELDS,
     QUEUE_FIELDS,
+    USER_FIELDS,
     AgentSettings,
     QueueSettings,
     load_settings,
@@ -29,7 +31,8 @@ def write(tmp_path: Path, text: str) -> Path:
 
 def test_every_setting_is_in_the_example_file_with_its_help() -> None:
     example = (REPO / "callboard.example.toml").read_text()
-    for name, help_text in FIELDS + PBX_FIELDS + AGENT_FIELDS + QUEUE_FIELDS:
+    fields = FIELDS + PBX_FIELDS + AGENT_FIELDS + QUEUE_FIELDS + USER_FIELDS + AUTH_FIELDS
+    for name, help_text in fields:
         assert re.search(rf"^#? ?#? ?{name} = ", example, re.M), f"{name} missing from example"
         assert help_text in example, f"help for {name} missing from example"
 
@@ -133,3 +136,64 @@ def test_bad_queue_targets_name_the_field(tmp_path: Path, text: str, message: st
     with pytest.raises(ConfigError) as caught:
         load_settings(write(tmp_path, text), env={})
     assert message in str(caught.value)
+
+
+AUTH = (
+    '[auth]\nclient_id = "cb"\nclient_secret_env = "OIDC_S"\ncookie_secret_env = "COOKIE_S"\n'
+    'server_metadata_url = "https://id.example.com/.well-known/openid-configuration"\n'
+    'redirect_uri = "https://cb.example.com/oauth2callback"\n'
+)
+SECRETS = {"OIDC_S": "oidc-secret-value", "COOKIE_S": "k" * 32}
+
+
+def test_oidc_secrets_come_from_the_environment_and_stay_out_of_reprs(tmp_path: Path) -> None:
+    settings = load_settings(write(tmp_path, AUTH), env=SECRETS)
+    assert settings.oidc is not None
+    assert settings.oidc.client_secret == "oidc-secret-value"
+    assert "oidc-secret-value" not in repr(settings) and "k" * 32 not in repr(settings)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('[[user]]\nname = "a"\nrole = "boss"\nemail = "a@x"', "user[0].role: must be one of"),
+        ('[[user]]\nname = "a"\nrole = "manager"\nemail = "a@x"', "user[0].queues: required"),
+        ('[[user]]\nname = "a"\nrole = "admin"', "user[0]: give password_hash"),
+        ('[[user]]\nname = "a"\nrole = "admin"\npassword_hash = "hunter2"',
+         "user[0].password_hash: not an argon2 hash"),
+        ('[[user]]\nname = "a"\nrole = "admin"\nemail = "a@x"\nqueues = "q"',
+         "user[0].queues: must be a list"),
+        ('[[user]]\nname = "a"\nrole = "admin"\nemail = "a@x"\n'
+         '[[user]]\nname = "a"\nrole = "admin"\nemail = "b@x"', "user: name 'a' is used twice"),
+        ('host = "0.0.0.0"', "host: '0.0.0.0' would publish the pages to the network"),
+        ('host = "callboard.example.com"', "with no sign-in"),
+        (AUTH.replace("/oauth2callback", "/cb"), "auth.redirect_uri: must end with"),
+        (AUTH.replace("https://id", "id"), "auth.server_metadata_url: must be an absolute"),
+        (AUTH.replace('client_id = "cb"\n', ""), "auth.client_id: required"),
+        (AUTH.replace("OIDC_S", "NOPE"), "auth.client_secret_env: environment variable NOPE"),
+        (AUTH + "colour = 1\n", "auth.colour: unknown setting"),
+    ],
+)  # fmt: skip
+def test_bad_sign_in_settings_name_the_field(tmp_path: Path, text: str, message: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(write(tmp_path, text), env=SECRETS)
+    assert message in str(caught.value)
+
+
+def test_short_cookie_secret_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"auth\.cookie_secret: at least 32"):
+        load_settings(write(tmp_path, AUTH), env={**SECRETS, "COOKIE_S": "short"})
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "127.0.0.2", "::1", "localhost"])
+def test_loopback_hosts_need_no_sign_in(tmp_path: Path, host: str) -> None:
+    assert load_settings(write(tmp_path, f'host = "{host}"\n'), env={}).host == host
+
+
+def test_any_host_with_sign_in_configured(tmp_path: Path) -> None:
+    text = 'host = "0.0.0.0"\n' + AUTH
+    assert load_settings(write(tmp_path, text), env=SECRETS).host == "0.0.0.0"
+    env_host = load_settings(write(tmp_path, AUTH), env={**SECRETS, "CALLBOARD_HOST": "::"})
+    assert env_host.host == "::"
+    with pytest.raises(ConfigError, match="host: '::' would publish"):
+        load_settings(write(tmp_path, ""), env={"CALLBOARD_HOST": "::"})
