@@ -26,7 +26,7 @@ from settings import PbxSettings, Settings, build_pbx
 
 FILE_NAME = "pbx-connections.json"
 CHECK_TIMEOUT_S = 5.0
-FORM_FIELDS = ("name", "host", "port", "username", "secret", "ping_interval_s")
+FORM_FIELDS = ("name", "host", "port", "username", "secret", "ping_interval_s", "queue_log_path")
 
 
 def connections_file(settings: Settings) -> Path:

@@ -178,7 +178,9 @@ def form_fields(previous: PbxSettings | None) -> list[tuple[str, str, str]]:
     p = previous or PbxSettings(name="")
     return [("name", "Name", p.name), ("host", "Host", p.host), ("port", "Port", str(p.port)),
             ("username", "Username", p.username),
-            ("ping_interval_s", "Ping interval (s)", f"{p.ping_interval_s:g}")]  # fmt: skip
+            ("ping_interval_s", "Ping interval (s)", f"{p.ping_interval_s:g}"),
+            ("queue_log_path", "queue_log to follow (optional: a path readable here)",
+             str(p.queue_log_path or ""))]  # fmt: skip
 
 
 def act(action: str, suffix: str) -> None:

@@ -21,6 +21,8 @@ FORM = {"name": "branch", "host": "10.0.0.5", "port": "5038", "username": "cb",
 def test_a_form_becomes_pbx_settings_with_the_settings_file_rules() -> None:
     pbx = connections.from_form(FORM, None)
     assert pbx == PbxSettings("branch", "10.0.0.5", 5038, "cb", " s3 ", 10.0)
+    followed = connections.from_form({**FORM, "queue_log_path": "/var/log/q"}, None)
+    assert followed.queue_log_path == Path("/var/log/q")
     for field, value, message in [
         ("port", "abc", "pbx.port: must be an integer between 1 and 65535, got 'abc'"),
         ("name", "bad name!", "pbx.name: must be 1-64 letters"),
