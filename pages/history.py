@@ -50,11 +50,7 @@ def choose() -> HistoryFilter | None:
     if allowed == []:
         st.info("None of the chosen queues is one of yours.")
         return None
-    chosen = replace(chosen, queues=tuple(allowed or ()))
-    agents = _options("agent_summary", "agent", "history_agents", chosen.params())
-    return replace(chosen, agents=tuple(sidebar.multiselect(
-        "Agents", agents, key="history_agents", placeholder="All agents",
-        help="Narrows the agent table.")))  # fmt: skip
+    return replace(chosen, queues=tuple(allowed or ()))
 
 
 def _options(query: str, column: str, key: str, params: dict[str, Any]) -> list[str]:
@@ -106,37 +102,73 @@ def show(chosen: HistoryFilter) -> None:
     tiles(totals)
     intervals = read("queue_intervals", **params, bucket=INTERVALS[chosen.interval],
                      tz=chosen.tz)  # fmt: skip
-    summary = read("queue_summary", **params)
     targets = read("queue_targets", queues=params["queues"])
-    trends(chosen, intervals, tables.sl_targets(targets, list(summary["queue"])))
-    tab = st.tabs(["Intervals", "Queues", "Service level", "Waits", "Day × hour", "Agents",
-                   "Unanswered"])  # fmt: skip
-    with tab[0]:
-        table(intervals, "intervals")
-    with tab[1]:
-        table(summary, "queues")
-    with tab[2]:
-        st.caption("The same calls under each convention, each queue judged by its threshold.")
-        table(tables.conventions(summary, totals), "service_level")
-        st.caption("Thresholds and targets: [[queue]] settings, else the queue's servicelevel.")
-        table(targets, "queue_targets")
-    with tab[3]:
-        waits = read("wait_distribution", **params)
-        left, right = st.columns(2)
-        left.plotly_chart(charts.wait_bars(waits, "answered", "Answered, by wait"), key="w-a")
-        right.plotly_chart(charts.wait_bars(waits, "lost", "Lost, by wait"), key="w-l")
-        table(waits, "wait_distribution")
-    with tab[4]:
-        matrix = read("day_hour_matrix", **params, tz=chosen.tz)
-        st.plotly_chart(charts.heatmap(matrix, "offered", "Calls offered"), key="heat")
-        table(matrix, "day_hour")
-    with tab[5]:
-        agents = read("agent_summary", **params, agents=list(chosen.agents) or None)
-        table(tables.agents(agents), "agents")
-    with tab[6]:
-        unanswered = read("unanswered_by_reason", **params)
-        st.plotly_chart(charts.reasons(unanswered), key="reasons")
-        table(unanswered, "unanswered")
+    queues = sorted(set(intervals["queue"]))
+    trends(chosen, intervals, tables.sl_targets(targets, queues))
+    # Only the open tab reads its queries (the agent table costs more than all the rest).
+    tabs = st.tabs(list(TABS), key="history_tab", on_change="rerun")
+    for tab, draw in zip(tabs, TABS.values(), strict=True):
+        if tab.open:
+            with tab:
+                draw(chosen, {"totals": totals, "intervals": intervals, "targets": targets})
+
+
+Shown = dict[str, pd.DataFrame]
+
+
+def intervals_tab(chosen: HistoryFilter, shown: Shown) -> None:
+    table(shown["intervals"], "intervals")
+
+
+def queues_tab(chosen: HistoryFilter, shown: Shown) -> None:
+    table(read("queue_summary", **chosen.params()), "queues")
+
+
+def service_level_tab(chosen: HistoryFilter, shown: Shown) -> None:
+    summary = read("queue_summary", **chosen.params())
+    st.caption("The same calls under each convention, each queue judged by its threshold.")
+    table(tables.conventions(summary, shown["totals"]), "service_level")
+    st.caption("Thresholds and targets: [[queue]] settings, else the queue's servicelevel.")
+    table(shown["targets"], "queue_targets")
+
+
+def waits_tab(chosen: HistoryFilter, shown: Shown) -> None:
+    waits = read("wait_distribution", **chosen.params())
+    left, right = st.columns(2)
+    left.plotly_chart(charts.wait_bars(waits, "answered", "Answered, by wait"), key="w-a")
+    right.plotly_chart(charts.wait_bars(waits, "lost", "Lost, by wait"), key="w-l")
+    table(waits, "wait_distribution")
+
+
+def day_hour_tab(chosen: HistoryFilter, shown: Shown) -> None:
+    matrix = read("day_hour_matrix", **chosen.params(), tz=chosen.tz)
+    st.plotly_chart(charts.heatmap(matrix, "offered", "Calls offered"), key="heat")
+    table(matrix, "day_hour")
+
+
+def agents_tab(chosen: HistoryFilter, shown: Shown) -> None:
+    params = chosen.params()
+    names = _options("agent_summary", "agent", "history_agents", params)
+    agents = st.multiselect("Agents", names, key="history_agents", placeholder="All agents")
+    frame = read("agent_summary", **params, agents=agents or None)
+    table(tables.agents(frame), "agents")
+
+
+def unanswered_tab(chosen: HistoryFilter, shown: Shown) -> None:
+    unanswered = read("unanswered_by_reason", **chosen.params())
+    st.plotly_chart(charts.reasons(unanswered), key="reasons")
+    table(unanswered, "unanswered")
+
+
+TABS = {
+    "Intervals": intervals_tab,
+    "Queues": queues_tab,
+    "Service level": service_level_tab,
+    "Waits": waits_tab,
+    "Day × hour": day_hour_tab,
+    "Agents": agents_tab,
+    "Unanswered": unanswered_tab,
+}
 
 
 try:

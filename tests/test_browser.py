@@ -109,6 +109,11 @@ def test_history_page_of_the_demo(tmp_path: Path, browser: object) -> None:
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "history.png"), full_page=True)
         shutil.copyfile(ARTIFACTS / "history.png", REPO / "docs" / "screenshots" / "history.png")
+        # A tab reads its queries when opened: the agent table appears on the click.
+        page.get_by_role("tab", name="Agents").click()
+        page.get_by_text("occupancy_pct").first.wait_for(state="attached", timeout=20_000)
+        page.screenshot(path=str(ARTIFACTS / "history-agents.png"), full_page=True)
+        assert page.get_by_text("Traceback").count() == 0
 
 
 @pytest.mark.asterisk

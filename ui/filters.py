@@ -32,14 +32,13 @@ MAX_DAYS_SUB_HOUR = 31
 
 @dataclass(frozen=True)
 class HistoryFilter:
-    """What the manager chose: days (inclusive), queues and agents (empty: all), interval."""
+    """What the manager chose: days (inclusive), queues (empty: all), interval."""
 
     first_day: date
     last_day: date
     tz: str
     interval: str = "60 min"
     queues: tuple[str, ...] = ()
-    agents: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.last_day < self.first_day:

@@ -47,6 +47,14 @@ def frames(at: AppTest) -> list[pd.DataFrame]:
     return [df.value for df in at.dataframe]
 
 
+def tab(at: AppTest, label: str) -> list[pd.DataFrame]:
+    """Open the tab `label` (only the open tab reads its queries) and return its tables."""
+    at.session_state["history_tab"] = label
+    at.run()
+    assert not at.exception, at.exception
+    return frames(at)
+
+
 def test_tiles_and_tables_show_the_query_results(day: Store) -> None:
     at = history((MONDAY, MONDAY))
     totals = queries.read("totals", **WINDOW).iloc[0]
@@ -56,33 +64,45 @@ def test_tiles_and_tables_show_the_query_results(day: Store) -> None:
         "ASA": "20.0 s", "Abandon rate": "27.3 %", "AHT": "126 s",
     }  # fmt: skip
     assert tiles(at)["Abandon rate"] == tables.shown(totals["abandon_rate_pct"], " %")
-    shown = frames(at)
-    intervals = queries.read("queue_intervals", **WINDOW, bucket="1 hour", tz="UTC")
-    pd.testing.assert_frame_equal(shown[0], intervals, check_dtype=False)
-    pd.testing.assert_frame_equal(shown[1], queries.read("queue_summary", **WINDOW),
+    # The first tab is open: the interval table only.
+    (intervals,) = frames(at)
+    expected = queries.read("queue_intervals", **WINDOW, bucket="1 hour", tz="UTC")
+    pd.testing.assert_frame_equal(intervals, expected, check_dtype=False)
+    assert len(at.get("plotly_chart")) == 3 and len(at.get("download_button")) == 3
+    (summary,) = tab(at, "Queues")
+    pd.testing.assert_frame_equal(summary, queries.read("queue_summary", **WINDOW),
                                   check_dtype=False)  # fmt: skip
-    conventions = shown[2].set_index("queue")
+    conventions, targets = tab(at, "Service level")
+    conventions = conventions.set_index("queue")
     assert conventions.loc["support"].iloc[0] == pytest.approx(100 * 2 / 3)  # S1, S2 of 3
     assert conventions.loc[tables.ALL_QUEUES].iloc[0] == pytest.approx(50.0)
-    assert shown[3]["queue"].tolist() == queries.read("queue_targets")["queue"].tolist()
-    agents = shown[6].set_index("agent")
+    assert targets["queue"].tolist() == queries.read("queue_targets")["queue"].tolist()
+    (waits,) = tab(at, "Waits")
+    assert (
+        waits["answered"].tolist()
+        == queries.read("wait_distribution", **WINDOW)["answered"].tolist()
+    )
+    (matrix,) = tab(at, "Day × hour")
+    assert matrix["offered"].sum() == 12  # stays, by their weekday and hour
+    (agents,) = tab(at, "Agents")
+    agents = agents.set_index("agent")
     expected = queries.read("agent_summary", **WINDOW).set_index("agent")
     assert agents["answered"].to_dict() == expected["answered"].to_dict()
     assert (
         agents.loc["Bob", "pause Training (s)"]
         == expected.loc["Bob", "pause_by_reason_s"]["Training"]
     )
-    unanswered = queries.read("unanswered_by_reason", **WINDOW)
-    assert shown[7]["calls"].tolist() == unanswered["calls"].tolist()
+    (unanswered,) = tab(at, "Unanswered")
+    expected = queries.read("unanswered_by_reason", **WINDOW)
+    assert unanswered["calls"].tolist() == expected["calls"].tolist()
     # Every table has its CSV, Parquet and Excel download.
-    assert len(at.get("download_button")) == 3 * len(shown) == 24
+    assert len(at.get("download_button")) == 3
 
 
 def test_queue_interval_and_agent_filters(day: Store) -> None:
     at = history((MONDAY, MONDAY))
     at.multiselect(key="history_queues").set_value(["sales"]).run()
     at.selectbox(key="history_interval").set_value("15 min").run()
-    at.multiselect(key="history_agents").set_value(["Carol"]).run()
     assert not at.exception
     sales = queries.read("totals", **WINDOW, queues=["sales"]).iloc[0]
     assert tiles(at)["Offered"] == tables.shown(sales["offered"]) == "4"
@@ -92,7 +112,9 @@ def test_queue_interval_and_agent_filters(day: Store) -> None:
     )
     assert intervals["bucket_start"].tolist() == expected["bucket_start"].tolist()
     assert set(intervals["queue"]) == {"sales"}
-    assert frames(at)[6]["agent"].tolist() == ["Carol"]
+    tab(at, "Agents")
+    at.multiselect(key="history_agents").set_value(["Carol"]).run()
+    assert frames(at)[0]["agent"].tolist() == ["Carol"]
 
 
 def test_each_queue_is_drawn_against_its_own_target(tmp_path: Path) -> None:
@@ -106,7 +128,7 @@ def test_each_queue_is_drawn_against_its_own_target(tmp_path: Path) -> None:
         # The tiles and tables judge support at 10 s, as the queries do.
         summary = queries.read("queue_summary", **WINDOW).set_index("queue")
         assert summary.loc["support", "sl_answered_pct"] == pytest.approx(100 / 3)  # S1 only
-        shown = frames(at)[1].set_index("queue")
+        shown = tab(at, "Queues")[0].set_index("queue")
         assert shown.loc["support", "sl_answered_pct"] == pytest.approx(100 / 3)
         totals = queries.read("totals", **WINDOW).iloc[0]
         assert tiles(at)["Service level"] == tables.shown(totals["sl_answered_pct"], " %")
