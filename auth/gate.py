@@ -131,5 +131,6 @@ def signed_in_sidebar(user: User) -> None:
     if st.sidebar.button("Sign out"):
         st.session_state.pop(SESSION_KEY, None)
         if user.via == "oidc":
-            st.logout()
-        st.rerun()
+            st.logout()  # clears Streamlit's cookie and ends the provider's session
+        else:
+            st.rerun()

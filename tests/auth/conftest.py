@@ -12,6 +12,7 @@ from auth import passwords
 from auth.passwords import hash_password
 from collectors.rows import QueueCall
 from storage.store import Store
+from tests.test_browser import browser  # noqa: F401 (the headless chromium fixture)
 
 PASSWORD = "correct horse battery staple"
 # name -> (role, queues); every one has PASSWORD.
