@@ -17,7 +17,10 @@ import duckdb
 import pandas as pd
 
 from errors import QueryError, StoreError
+from queries.dataset import dataset_connection, dataset_files
 from storage import store as _store
+
+__all__ = ["dataset_connection", "dataset_files", "load", "names", "read", "run"]
 
 QUERY_DIR = Path(__file__).parent
 _PARAM_RE = re.compile(r"\$([a-z_][a-z0-9_]*)")

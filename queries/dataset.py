@@ -1,0 +1,62 @@
+"""The named queries over a Parquet export instead of the live store.
+
+`dataset_connection(folder)` opens an in-memory DuckDB whose tables are named like the store's
+(storage/schema.sql): each exported table is a view over exactly the files the export's
+manifest listed when the connection opened; a table never exported is an empty table. The same
+`queries.run(name, con, ...)` then gives the same numbers as on the store, for the days the
+export holds, while the service runs and keeps writing its own file.
+
+A connection keeps the version it opened with: open a new one to see a newer export. An
+export deletes the files it replaced only after its grace period (`export_grace_min`), so a
+connection used for longer than that may find its files gone.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+from errors import StoreError
+from storage.manifest import MANIFEST, read_manifest
+from storage.store import SCHEMA_SQL
+
+
+def dataset_connection(folder: Path | str) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB with views named like the store's tables over the export."""
+    folder = Path(folder)
+    manifest = read_manifest(folder)
+    if manifest is None:
+        raise StoreError(
+            f"{folder / MANIFEST} does not exist: no export there yet (the service writes one "
+            "every export_every_min into export_dir; or run `python -m storage export`)"
+        )
+    con = duckdb.connect(":memory:")
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute(SCHEMA_SQL.read_text())
+    for table in manifest.tables:
+        files = [str(folder / f) for f in manifest.files(table)]
+        if not files:
+            continue
+        # A relation's view, not SQL text: the file names never have to be quoted into SQL.
+        con.execute("DROP TABLE IF EXISTS " + _known(con, table))
+        relation = con.read_parquet(files, union_by_name=True)
+        relation.create_view(table, replace=True)
+    return con
+
+
+def dataset_files(folder: Path | str, table: str) -> list[Path]:
+    """The files that make up `table` in the export now, for pandas, polars or Spark."""
+    folder = Path(folder)
+    manifest = read_manifest(folder)
+    if manifest is None:
+        raise StoreError(f"{folder / MANIFEST} does not exist: no export there yet")
+    return [folder / f for f in manifest.files(table)]
+
+
+def _known(con: duckdb.DuckDBPyConnection, table: str) -> str:
+    """`table` when the store's schema has it (the only names that reach SQL text here)."""
+    names = {row[0] for row in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    if table not in names:
+        raise StoreError(f"the export lists a table {table!r} the store does not have")
+    return table
