@@ -12,8 +12,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 import time
 from collections.abc import Coroutine
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
@@ -23,11 +25,12 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 import connections
 from collectors.collector import AsteriskCollector
 from demo import DemoPbx, DemoSettings
-from errors import CallboardError, ConfigError
+from errors import CallboardError, ConfigError, StoreError
 from live.board import LiveBoard
 from live.snapshot import Link
 from settings import PbxSettings, Settings
 from storage.backfill import backfill_file
+from storage.export import ExportReport, export
 from storage.follower import QueueLogFollower
 from storage.retention import prune_raw_events
 from storage.store import Store
@@ -39,6 +42,7 @@ DEMO_NOTE = (
     "`[[pbx]]` table to `callboard.toml` (see `callboard.example.toml`) to watch your own."
 )
 RETENTION_EVERY_H = 6
+EXPORT_FIRST_AFTER_S = 60  # the first export after a start: once the demo history is loaded
 CONSOLE_CALL_TIMEOUT_S = 30.0  # a page waits this long for a start/stop it asked for
 T = TypeVar("T")
 
@@ -84,6 +88,10 @@ class Service:
         self._demo_stack = contextlib.AsyncExitStack()  # closed early once a PBX is added
         self._loop: asyncio.AbstractEventLoop | None = None
         self._changing = asyncio.Lock()  # one console change at a time
+        # An export runs on a worker thread with its own cursor: the stop asks it to end at
+        # its next partition, and the store is closed only once it has.
+        self._export_stop = threading.Event()
+        self._export_idle = threading.Lock()
         wanted = settings.demo
         self.demo = wanted == "on" or (wanted == "auto" and not pbxs)
         self.live = LiveBoard(self.store, settings, self.links, self.demo)
@@ -114,6 +122,16 @@ class Service:
             max_instances=1,
             coalesce=True,
         )
+        if self.settings.export:
+            self._scheduler.add_job(
+                self._export,
+                "interval",
+                minutes=self.settings.export_every_min,
+                next_run_time=datetime.now(UTC) + timedelta(seconds=EXPORT_FIRST_AFTER_S),
+                id="parquet-export",
+                max_instances=1,
+                coalesce=True,
+            )
         self._scheduler.start()
         if not self.collectors:
             log.warning(
@@ -138,6 +156,9 @@ class Service:
         self._tasks.clear()
         await self._demo_stack.aclose()  # the demo PBX, if it runs
         await self._stack.aclose()
+        self._export_stop.set()
+        await asyncio.to_thread(self._export_idle.acquire)  # a running export has ended
+        self._export_idle.release()
         # Every row the collectors produced is in the store's queue; close() writes it all.
         await asyncio.to_thread(self.store.close)
         log.info("Callboard stopped; store flushed and checkpointed")
@@ -271,6 +292,41 @@ class Service:
         )
         log.info("retention: %d raw events older than %g days deleted", deleted,
                  self.settings.raw_retention_days)  # fmt: skip
+
+    async def _export(self) -> None:
+        try:
+            report = await asyncio.to_thread(self.export_now)
+        except CallboardError as e:  # another export running, or the service stopping
+            log.warning("export: %s", e)
+            return
+        except Exception:  # a bug of ours: logged; the next run tries again
+            log.exception("export into %s failed", self.settings.export_path)
+            return
+        log.info("export %s: version %d, %d partitions written (%d rows, %.1f MB), %d unchanged, "
+                 "%d files deleted, %.1f s", self.settings.export_path, report.version,
+                 report.written, report.rows, report.bytes / 1e6, report.unchanged,
+                 report.files_deleted, report.seconds)  # fmt: skip
+
+    def export_now(self) -> ExportReport:
+        """Export the closed days that changed into `export_path` (blocking; a worker thread)."""
+        with self._export_idle:
+            if self._export_stop.is_set():
+                raise StoreError("export skipped: the service is stopping")
+            cursor = self.store.cursor()
+            try:
+                return export(
+                    cursor,
+                    self.settings.export_path,
+                    raw_retention_days=self.settings.raw_retention_days,
+                    grace_s=self.settings.export_grace_min * 60,
+                    progress=self._export_progress,
+                )
+            finally:
+                cursor.close()
+
+    def _export_progress(self, done: int, total: int, table: str) -> None:
+        if self._export_stop.is_set():  # files written so far are removed by the next export
+            raise StoreError("export stopped: the service is stopping")
 
     async def _poll_queues(self, collector: AsteriskCollector) -> None:
         # Reconciliation poll of one PBX: its QueueStatus against what we published;

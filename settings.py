@@ -116,12 +116,21 @@ class Settings:
     wrapup_reasons: str = "wrap-up,wrapup,acw"
     erlang_window_s: float = 3600.0
     interval_min: int = 30
+    export: bool = True
+    export_dir: Path | None = None  # None: `export` beside db_path
+    export_every_min: float = 60.0
+    export_grace_min: float = 60.0
     pbx: tuple[PbxSettings, ...] = ()
     agents: tuple[AgentSettings, ...] = ()
     queues: tuple[QueueSettings, ...] = ()
     users: tuple[UserSettings, ...] = ()
     oidc: OidcSettings | None = None
     source: str = "defaults"  # where the settings came from, for the admin page
+
+    @property
+    def export_path(self) -> Path:
+        """The folder of the Parquet exports: `export_dir`, else `export` beside the store."""
+        return self.export_dir or self.db_path.parent / "export"
 
 
 # (name, help) of each top-level field; the PBX fields follow in PBX_FIELDS.
@@ -148,6 +157,10 @@ FIELDS: tuple[tuple[str, str], ...] = (
     ("wrapup_reasons", "Pause reasons that mean wrap-up (after-call work), comma-separated."),
     ("erlang_window_s", "Seconds of recent calls that give Erlang C its arrival rate and AHT."),
     ("interval_min", "Length of the interval the service level is projected to: 15, 30, 60."),
+    ("export", "Export closed days to Parquet for notebooks and other tools (true or false)."),
+    ("export_dir", "Folder of the Parquet exports (default: `export` beside db_path)."),
+    ("export_every_min", "Minutes between exports (each writes only days that changed)."),
+    ("export_grace_min", "Minutes a replaced export file stays for readers that opened it."),
 )
 PBX_FIELDS: tuple[tuple[str, str], ...] = (
     ("name", "Short unique name; every row is tagged with it."),
@@ -273,6 +286,10 @@ def _build(data: dict[str, Any], env: Mapping[str, str], source: str) -> Setting
         wrapup_reasons=_text(data, "wrapup_reasons", Settings.wrapup_reasons),
         erlang_window_s=_float(data, "erlang_window_s", Settings.erlang_window_s, 60.0, 86400.0),
         interval_min=_interval_min(data),
+        export=_bool(data, "export", Settings.export),
+        export_dir=Path(folder) if (folder := _text(data, "export_dir", "")) else None,
+        export_every_min=_float(data, "export_every_min", Settings.export_every_min, 1, 10080),
+        export_grace_min=_float(data, "export_grace_min", Settings.export_grace_min, 0, 10080),
         pbx=pbxs,
         agents=_build_agents(data.get("agent", [])),
         queues=_build_queues(data.get("queue", [])),
@@ -498,6 +515,18 @@ def _interval_min(data: Mapping[str, Any]) -> int:
     if minutes not in (15, 30, 60):
         raise ConfigError(f"interval_min: must be 15, 30 or 60, got {minutes}")
     return minutes
+
+
+def _bool(data: Mapping[str, Any], key: str, default: bool) -> bool:
+    value = data.get(key, default)
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()  # from the environment, e.g. CALLBOARD_EXPORT=false
+    if text in ("true", "1", "yes", "on"):
+        return True
+    if text in ("false", "0", "no", "off"):
+        return False
+    raise ConfigError(f"{key}: must be true or false, got {value!r}")
 
 
 def _choice(

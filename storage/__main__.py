@@ -1,20 +1,28 @@
-"""`python -m storage import-queue-log FILE --pbx NAME [--db FILE] [--config FILE]`.
+"""`python -m storage import-queue-log FILE --pbx NAME [--db FILE] [--config FILE]`
+`python -m storage export [--since DAY] [--until DAY] [--dir DIR] [--db FILE] [--config FILE]`
 
-Loads an Asterisk queue_log into the store: years of history on the pages from the first day.
-Idempotent (loading a file twice changes nothing), shows progress, reports bad lines and goes
-on. The service holds the store while it runs: stop it first.
+import-queue-log loads an Asterisk queue_log into the store: years of history on the pages
+from the first day. Idempotent (loading a file twice changes nothing), shows progress, reports
+bad lines and goes on.
+
+export writes the closed UTC days in [since, until) to the Parquet dataset (storage/export.py),
+as the service's scheduled job does; days already exported and unchanged are skipped.
+
+The service holds the store while it runs: stop it first (it exports by itself meanwhile).
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from datetime import date
 from pathlib import Path
 
 from errors import CallboardError
 from settings import load_settings
 from storage.backfill import BackfillReport, backfill_file
-from storage.store import Store
+from storage.export import ExportReport, export
+from storage.store import Store, connect
 
 SHOWN_BAD_LINES = 10
 
@@ -31,7 +39,16 @@ def main(argv: list[str] | None = None) -> int:
     load.add_argument("--pbx", required=True, help="the PBX name its rows are tagged with")
     load.add_argument("--db", type=Path, help="DuckDB file (default: db_path of the settings)")
     load.add_argument("--config", type=Path, help="TOML settings file")
+    out = sub.add_parser("export", help="export closed days to the Parquet dataset")
+    out.add_argument("--since", type=_day, help="first UTC day, YYYY-MM-DD (default: the first)")
+    out.add_argument("--until", type=_day, help="day after the last (default: today, not closed)")
+    out.add_argument("--dir", type=Path, help="export folder (default: export_dir of the settings)")
+    out.add_argument("--force", action="store_true", help="rewrite unchanged days too")
+    out.add_argument("--db", type=Path, help="DuckDB file (default: db_path of the settings)")
+    out.add_argument("--config", type=Path, help="TOML settings file")
     args = parser.parse_args(argv)
+    if args.command == "export":
+        return _export(args)
     try:
         db = args.db or load_settings(args.config).db_path
         if not args.file.is_file():
@@ -43,6 +60,54 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     _print(report)
     return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    try:
+        settings = load_settings(args.config)
+        db = args.db or settings.db_path
+        if not db.exists():
+            raise CallboardError(f"{db} does not exist")
+        con = connect(db, read_only=True)
+        try:
+            report = export(
+                con,
+                args.dir or settings.export_path,
+                since=args.since,
+                until=args.until,
+                raw_retention_days=settings.raw_retention_days,
+                grace_s=settings.export_grace_min * 60,
+                force=args.force,
+                progress=_export_progress,
+            )
+        finally:
+            con.close()
+    except CallboardError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    _print_export(report, args.dir or settings.export_path)
+    return 0
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a day like 2026-11-02") from None
+
+
+def _export_progress(done: int, total: int, table: str) -> None:
+    print(f"\r{done}/{total} partitions ({done / max(total, 1):6.1%}) {table:<20}", end="",
+          file=sys.stderr, flush=True)  # fmt: skip
+
+
+def _print_export(r: ExportReport, folder: Path) -> None:
+    print(file=sys.stderr)
+    print(
+        f"{folder}: version {r.version}, {r.written} partitions written ({r.rows} rows, "
+        f"{r.bytes / 1e6:.1f} MB), {r.unchanged} unchanged, {r.removed} removed, "
+        f"{r.files_deleted} old files deleted, in {r.seconds:.1f} s"
+    )
 
 
 def _progress(done: int, total: int) -> None:

@@ -75,6 +75,8 @@ def test_pbx_with_secret_from_environment(tmp_path: Path) -> None:
         ),
         ("port = 8501", {"CALLBOARD_PORT": "x"}, "port: must be an integer"),
         ("this is not toml", {}, "is not valid TOML"),
+        ('export = "maybe"', {}, "export: must be true or false, got 'maybe'"),
+        ("export_every_min = 0", {}, "export_every_min: must be a number"),
     ],
 )
 def test_bad_values_name_the_field(
@@ -197,3 +199,12 @@ def test_any_host_with_sign_in_configured(tmp_path: Path) -> None:
     assert env_host.host == "::"
     with pytest.raises(ConfigError, match="host: '::' would publish"):
         load_settings(write(tmp_path, ""), env={"CALLBOARD_HOST": "::"})
+
+
+def test_export_settings(tmp_path: Path) -> None:
+    defaults = load_settings(write(tmp_path, 'db_path = "d/cb.duckdb"\n'), env={})
+    assert defaults.export and defaults.export_path == Path("d/export")
+    path = write(tmp_path, 'export_dir = "/srv/exports"\nexport_every_min = 15\n')
+    settings = load_settings(path, env={"CALLBOARD_EXPORT": "false"})
+    assert not settings.export and settings.export_path == Path("/srv/exports")
+    assert settings.export_every_min == 15 and settings.export_grace_min == 60
