@@ -45,8 +45,11 @@ PARTITIONED: dict[str, str] = {
     "contact_states": "seen_at",
     "connection_sessions": "started_at",
     "raw_events": "received_at",
+    "queue_params": "seen_at",
 }
-UNPARTITIONED = ("agents",)  # configuration, replaced whole at every start
+# Configuration replaced whole at every start (agents, queue_settings), and store_gaps (rare,
+# and with no PBX): one file each.
+UNPARTITIONED = ("agents", "queue_settings", "store_gaps")
 WHOLE = "all"  # the partition key of an unpartitioned table
 BATCH_ROWS = 100_000  # rows per Arrow batch: bounds memory whatever a day holds
 

@@ -13,7 +13,8 @@ import pytest
 import queries
 from collectors.rows import QueueCall, RawEvent
 from errors import StoreError
-from storage.export import _exclusive, export
+from settings import AgentSettings, QueueSettings
+from storage.export import PARTITIONED, UNPARTITIONED, _exclusive, export
 from storage.manifest import read_manifest
 from storage.store import Store
 from tests.queries.kpi_fixture import DAY, at, put_day
@@ -124,6 +125,11 @@ def test_raw_events_follow_their_retention(store: Store, tmp_path: Path) -> None
     assert manifest is not None and len(manifest.tables["raw_events"]) == 2
 
 
+def test_every_table_of_the_store_is_exported(store: Store) -> None:
+    tables = store.cursor().execute("SELECT table_name FROM duckdb_tables()").fetchall()
+    assert sorted(t for (t,) in tables) == sorted([*PARTITIONED, *UNPARTITIONED])
+
+
 def test_one_export_into_a_folder_at_a_time(day: Store, tmp_path: Path) -> None:
     out = tmp_path / "export"
     out.mkdir()
@@ -183,11 +189,16 @@ HISTORY = [n for n in queries.names() if not n.startswith("live_")]  # live ones
 
 
 @pytest.mark.parametrize("name", HISTORY)
-def test_every_query_gives_the_same_on_the_dataset(day: Store, tmp_path: Path, name: str) -> None:
-    export(day.cursor(), tmp_path, now=AFTER)
-    params = _own(name, {"start": DAY, "end": DAY + timedelta(days=1)})
-    want = queries.run(name, day.cursor(), **params)
-    got = queries.run(name, queries.dataset_connection(tmp_path), **params)
+def test_every_query_gives_the_same_on_the_dataset(tmp_path: Path, name: str) -> None:
+    """With configured targets and agents too: the configuration tables are exported."""
+    targets = [QueueSettings(name="support", sl_threshold_s=30.0, sl_target_pct=90.0)]
+    agents = [AgentSettings(interface="PJSIP/1001", name="Alice Martin")]
+    with Store(tmp_path / "cb.duckdb", 0.05, agents=agents, queues=targets) as store:
+        put_day(store)
+        export(store.cursor(), tmp_path / "export", now=AFTER)
+        params = _own(name, {"start": DAY, "end": DAY + timedelta(days=1)})
+        want = queries.run(name, store.cursor(), **params)
+    got = queries.run(name, queries.dataset_connection(tmp_path / "export"), **params)
     pd.testing.assert_frame_equal(got, want)
 
 
