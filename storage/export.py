@@ -47,9 +47,9 @@ PARTITIONED: dict[str, str] = {
     "raw_events": "received_at",
     "queue_params": "seen_at",
 }
-# Configuration replaced whole at every start (agents, queue_settings), and store_gaps (rare,
-# and with no PBX): one file each.
-UNPARTITIONED = ("agents", "queue_settings", "store_gaps")
+# Configuration replaced whole at every start (agents, queue_settings), what the store derives
+# from it (queue_thresholds), and store_gaps (rare, no PBX): one file each.
+UNPARTITIONED = ("agents", "queue_settings", "queue_thresholds", "store_gaps")
 WHOLE = "all"  # the partition key of an unpartitioned table
 BATCH_ROWS = 100_000  # rows per Arrow batch: bounds memory whatever a day holds
 
