@@ -30,6 +30,7 @@ import service
 from auth.gate import no_access_page, sign_in_page, signed_in_sidebar
 from auth.oidc import streamlit_secrets
 from errors import CallboardError
+from live import web
 from settings import Settings, load_settings
 
 # (file, title, icon, the key PAGE_ROLES knows it by); the first a user may see is the default.
@@ -66,7 +67,13 @@ def build_app(settings: Settings) -> st.App:
         __file__,
         secrets=streamlit_secrets(settings.oidc),
         lifespan=lifespan,
-        routes=[Route("/healthz", healthz), Route("/metrics", metrics)],
+        routes=[
+            Route("/healthz", healthz),
+            Route("/metrics", metrics),
+            # Wall screens: a plain page polling the cached board (live/web.py), no session.
+            Route("/wallboard", web.wallboard),
+            Route("/live/board", web.live_board),
+        ],
     )
 
 

@@ -62,3 +62,31 @@ def test_without_a_pbx_the_demo_pbx_runs_and_is_labelled(tmp_path: Path) -> None
         assert health["pbx"][0]["snapshot_errors"] == 0  # it answers every login action
         assert health["message"].startswith("demo data")
         assert 'callboard_pbx_up{pbx="demo"} 1' in get(base + "/metrics")[1]
+
+
+def test_wallboard_route_serves_the_board_and_says_when_stale(
+    server: tuple[str, subprocess.Popen[str]],
+) -> None:
+    # The PBX "down" never connects: the board is served, marked stale, never as live.
+    base, _ = server
+    status, page = get(base + "/wallboard?queues=support")
+    assert status == 200 and "<script>" in page and "/live/board" in page
+    assert "cb-wall" in page and "4.5rem" in page
+    deadline = time.monotonic() + 10
+    body = ""
+    while time.monotonic() < deadline and "Stale: not live." not in body:
+        status, body = get(base + "/live/board?queues=support")
+        time.sleep(0.2)
+    assert status == 200 and "Stale: not live." in body and "PBX down is" in body
+    assert "cb-stale" in body and "<script" not in body
+
+
+def test_wallboard_route_is_refused_when_sign_in_is_on(tmp_path: Path) -> None:
+    # /wallboard carries no session, so it cannot tell who asks: with sign-in on it refuses.
+    from auth.passwords import hash_password
+
+    users = f'[[user]]\nname = "a"\nrole = "admin"\npassword_hash = "{hash_password("pw-1")}"\n'
+    with running_service(tmp_path, users) as (base, _):
+        for path in ("/wallboard", "/live/board"):
+            status, body = get(base + path)
+            assert status == 403 and "/?wallboard=1" in body and "cb-tile" not in body
