@@ -116,6 +116,19 @@ def test_history_page_of_the_demo(tmp_path: Path, browser: object) -> None:
         assert page.get_by_text("Traceback").count() == 0
 
 
+def test_wall_screen_page_updates_itself(tmp_path: Path, browser: object) -> None:
+    # /wallboard: no Streamlit session, the page polls the cached board every 2 s.
+    with running_service(tmp_path, "") as (base, _):
+        page = browser.new_page(viewport={"width": 1920, "height": 1080})  # type: ignore[attr-defined]
+        page.goto(base + "/wallboard?queues=support,billing")
+        page.locator('[data-k="waiting"][data-q="billing"]').wait_for(timeout=20_000)
+        first = wait_for_tick(page)
+        assert first != wait_for_tick(page)
+        queues = page.locator(".cb-tile").evaluate_all("ts => ts.map(t => t.dataset.q)")
+        assert sorted(queues) == ["billing", "support"]
+        save(page, "wall-screen.png")
+
+
 @pytest.mark.asterisk
 def test_realtime_page_updates_live_while_a_call_is_answered(
     asterisk_lab: AsteriskLab, tmp_path: Path, browser: object
