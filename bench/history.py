@@ -9,7 +9,8 @@ then for each range renders pages/history.py through Streamlit's AppTest with th
 already chosen (the manager's first view of it), as wall time and process CPU:
 - cold: Streamlit's data cache cleared, so every named query runs (a new range);
 - warm: the same filters again, queries from the cache (any widget change that keeps them).
-Also each named query the page reads, alone. Results go to stdout as Markdown; method and
+Also a one-line page through AppTest (the harness's own cost) and each named query the page
+reads, alone. Results go to stdout as Markdown; method and
 results in bench/README.md.
 """
 
@@ -117,6 +118,11 @@ def main() -> None:
                 warm.append(timed(partial(render, first, interval)))
             print(f"| {label} | {med(cold).replace(' | ', ' wall, ')} CPU "
                   f"| {med(warm).replace(' | ', ' wall, ')} CPU |")  # fmt: skip
+        # What any page costs through AppTest (script runner, one element): not the page's.
+        empty = [timed(lambda: AppTest.from_string("import streamlit as st\nst.write(1)").run())
+                 for _ in range(a.runs)]  # fmt: skip
+        print(f"| AppTest of a one-line page (harness) | {med(empty).replace(' | ', ' wall, ')} "
+              "CPU | |")  # fmt: skip
         first, interval = RANGES["30 days, 60 min"]
         print("\nEach query of the page, 30 days, alone (median wall | process CPU)\n")
         print("| query | wall | CPU |\n|---|---|---|")
