@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 
-.PHONY: run test quick lint lab-deps clean
+.PHONY: run test quick lint lab-deps report clean
 
 run: $(VENV)/.deps
 	$(PY) dashboard.py
@@ -14,6 +14,17 @@ test: $(VENV)/.deps-dev lab-deps lint
 
 quick: $(VENV)/.deps-dev lint
 	$(PY) -m pytest -m "not asterisk and not browser"
+
+# The manager notebooks, executed on the Parquet export and rendered to HTML in reports/.
+# Parameters: make report REPORT_ARGS="-p start 2026-11-01 -p end 2026-11-08 -p dataset data/export"
+REPORT_ARGS ?=
+report: $(VENV)/.deps-dev
+	mkdir -p reports
+	for nb in weekly_review staffing; do \
+		$(PY) -m papermill --cwd notebooks -k python3 --no-progress-bar $(REPORT_ARGS) \
+			notebooks/$$nb.ipynb reports/$$nb.ipynb && \
+		$(PY) -m nbconvert --to html --no-input reports/$$nb.ipynb --output-dir reports || exit 1; \
+	done
 
 lint: $(VENV)/.deps-dev
 	$(PY) -m ruff check .
@@ -39,4 +50,4 @@ $(VENV)/.deps-dev: requirements.txt requirements-dev.txt | $(PY)
 	touch $@ $(VENV)/.deps
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache test-artifacts
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache test-artifacts reports
