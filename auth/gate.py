@@ -11,6 +11,7 @@ from collections.abc import Iterable
 
 import pandas as pd
 import streamlit as st
+from streamlit.errors import StreamlitAuthError
 
 import service
 from auth.passwords import LockedOut, check
@@ -92,7 +93,10 @@ def sign_in_page() -> None:
     cfg = settings()
     st.title("Callboard — sign in")
     if cfg.oidc is not None and st.button(cfg.oidc.button, type="primary"):
-        st.login()
+        try:
+            st.login()
+        except StreamlitAuthError as e:  # Streamlit lacks the [auth] secrets dashboard.py gives
+            st.error(f"Sign-in with the identity provider is not available: {e}")
     if cfg.users and any(u.password_hash for u in cfg.users):
         with st.form("sign-in"):
             name = st.text_input("Name", max_chars=200)
