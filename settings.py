@@ -213,6 +213,11 @@ AUTH_FIELDS: tuple[tuple[str, str], ...] = (
 )
 
 
+def valid_name(name: str) -> bool:
+    """Whether `name` may name a PBX (the rule of [[pbx]] name)."""
+    return bool(_NAME_RE.match(name))
+
+
 def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
     """Load the TOML file (if any) and apply environment overrides; validate everything."""
     env = os.environ if env is None else env

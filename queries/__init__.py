@@ -29,6 +29,9 @@ _PARAM_RE = re.compile(r"\$([a-z_][a-z0-9_]*)")
 CHOICES: dict[str, tuple[str, ...]] = {
     "bucket": ("15 minutes", "30 minutes", "1 hour", "1 day", "1 week", "1 month"),
 }
+# Longest quoted value and database message in a QueryError.
+SHOWN_CHARS = 80
+ERROR_CHARS = 400
 # Parameters bound as a VARCHAR[] list; on the command line their value is split on commas.
 LIST_PARAMS = frozenset({"queues", "agents"})
 
@@ -54,7 +57,7 @@ def names() -> list[str]:
 def load(name: str) -> NamedQuery:
     """Read and parse `queries/<name>.sql`; unknown names raise QueryError."""
     if name not in names():
-        raise QueryError(f"unknown query {name!r}; known: {', '.join(names())}")
+        raise QueryError(f"unknown query {_shown(name)}; known: {', '.join(names())}")
     text = (QUERY_DIR / f"{name}.sql").read_text()
     header: dict[str, str] = {}
     key = ""
@@ -85,13 +88,14 @@ def run(name: str, con: duckdb.DuckDBPyConnection, **params: Any) -> pd.DataFram
     unknown = sorted(set(params) - set(query.params))
     if unknown:
         raise QueryError(
-            f"{name}: unknown parameter {unknown[0]!r} (takes: {', '.join(query.params) or 'none'})"
+            f"{name}: unknown parameter {_shown(unknown[0])} "
+            f"(takes: {', '.join(query.params) or 'none'})"
         )
     values = {p: _checked(name, p, params.get(p)) for p in query.params}
     try:
         return con.execute(query.sql, values).df()
     except duckdb.Error as e:
-        raise QueryError(f"{name} failed: {e}") from None
+        raise QueryError(f"{name} failed: {_cut(str(e), ERROR_CHARS)}") from None
 
 
 def from_text(param: str, text: str) -> str | list[str]:
@@ -107,12 +111,24 @@ def _checked(name: str, param: str, value: Any) -> Any:
         return None
     choices = CHOICES.get(param)
     if choices is not None and value not in choices:
-        raise QueryError(f"{name}: {param} must be one of {', '.join(choices)}; not {value!r}")
+        raise QueryError(
+            f"{name}: {param} must be one of {', '.join(choices)}; not {_shown(value)}"
+        )
     if param in LIST_PARAMS:
         if isinstance(value, str) or not isinstance(value, list | tuple):
-            raise QueryError(f"{name}: {param} takes a list of names, not {value!r}")
+            raise QueryError(f"{name}: {param} takes a list of names, not {_shown(value)}")
         return list(value)
     return value
+
+
+def _shown(value: Any) -> str:
+    """A value as an error message quotes it: its repr, cut so that a hostile value (10 KB of
+    text) does not become a 10 KB message on a page or in a log."""
+    return _cut(repr(value), SHOWN_CHARS)
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def read(name: str, **params: Any) -> pd.DataFrame:

@@ -19,7 +19,7 @@ from datetime import date
 from pathlib import Path
 
 from errors import CallboardError
-from settings import load_settings
+from settings import load_settings, valid_name
 from storage.backfill import BackfillReport, backfill_file
 from storage.export import ExportReport, export
 from storage.store import Store, connect
@@ -50,6 +50,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "export":
         return _export(args)
     try:
+        if not valid_name(args.pbx):  # the rule of [[pbx]] name: rows are tagged with it
+            raise CallboardError(
+                f"--pbx: must be 1-64 letters, digits, '.', '_' or '-', not {args.pbx[:80]!r}"
+            )
         db = args.db or load_settings(args.config).db_path
         if not args.file.is_file():
             raise CallboardError(f"{args.file} is not a file")
