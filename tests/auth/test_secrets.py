@@ -1,8 +1,8 @@
 """Secrets never leak: with AMI secrets, the OIDC client and cookie secrets and a local
 user's password configured and used, none of them appears on any page (AppTest: every
 element and widget value), in /healthz, /metrics or Streamlit's own endpoints, in the log of
-a whole run, in the downloads (CSV, Parquet, Excel of every named query), or in the DuckDB
-file and the demo's queue_log."""
+a whole run, in the downloads (CSV, Parquet, Excel of every named query), or in the files
+left on disk (the DuckDB file, its Parquet export, the demo's queue_log)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import logging
 import signal
 import time
 from collections.abc import Iterator
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from streamlit.testing.v1 import AppTest
 
 import queries
 import service
+import storage.__main__ as storage_cli
 from auth.gate import SESSION_KEY
 from auth.passwords import hash_password
 from auth.roles import OPEN_USER
@@ -140,7 +142,13 @@ def test_no_secret_over_http_or_in_the_log_of_the_real_service(
     assert proc.returncode == 0, log[-2000:]
     assert "cannot reach 127.0.0.1:1" in log  # the secret's PBX was tried
     assert not leaks(log)
-    # What stays on disk: the store and the demo's queue_log.
+    # The Parquet export of everything collected (today included), then every file on disk:
+    # the store, the export, the demo's queue_log.
+    until = (date.today() + timedelta(days=2)).isoformat()
+    argv = ["export", "--db", str(tmp_path / "cb.duckdb"), "--dir", str(tmp_path / "export"),
+            "--since", "2000-01-01", "--until", until]  # fmt: skip
+    assert storage_cli.main(argv) == 0
+    assert list((tmp_path / "export").rglob("*.parquet"))
     for path in tmp_path.rglob("*"):
         if path.is_file() and path.name != "callboard.toml":
             assert not leaks(path.read_bytes()), path
