@@ -23,6 +23,7 @@ import streamlit as st
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Route
+from streamlit.runtime.pages_manager import PagesManager
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 import auth
@@ -63,6 +64,11 @@ async def metrics(_request: Request) -> PlainTextResponse:
 
 def build_app(settings: Settings) -> st.App:
     """The ASGI app; OIDC's client and cookie secrets go to Streamlit in memory only."""
+    # Streamlit takes a `pages/` folder beside the entry script for the old multipage layout
+    # until the process's first st.navigation call: a deep link (/history) opened first after
+    # a start would run that page alone, without this router, its sign-in gate and its menu
+    # (tests/test_browser.py). This process always routes with st.navigation.
+    PagesManager.uses_pages_directory = False
     return st.App(
         __file__,
         secrets=streamlit_secrets(settings.oidc),

@@ -94,6 +94,17 @@ def test_wallboard_mode_is_large_selected_and_live(tmp_path: Path, browser: obje
         save(page, "wallboard.png", docs=True)
 
 
+def test_a_deep_link_opened_first_is_routed(tmp_path: Path, browser: object) -> None:
+    # The first visitor after a start opens a bookmark: the router still runs (its menu, not
+    # one made from the pages/ folder, which would bypass dashboard.py).
+    with running_service(tmp_path, "") as (base, _):
+        page = browser.new_page(viewport={"width": 1400, "height": 900})  # type: ignore[attr-defined]
+        page.goto(base + "/history")
+        page.get_by_text("Offered").first.wait_for(timeout=30_000)
+        page.get_by_text("PBX console").first.wait_for(timeout=10_000)
+        assert page.get_by_text("dashboard", exact=True).count() == 0
+
+
 def test_history_page_of_the_demo(tmp_path: Path, browser: object) -> None:
     # The demo PBX loads its queue_log as history: the manager's page has a week to show.
     with running_service(tmp_path, "") as (base, _):
