@@ -16,7 +16,7 @@ TABLES = {
     "flat": """
         CREATE OR REPLACE TABLE flat AS
         SELECT pbx, queue, coalesce(linkedid, call_id) AS caller, entered_at, ended_at, outcome,
-               wait_s, talk_s, agent, ended_by, position
+               wait_s, talk_s, agent, ended_by, position, left_position
         FROM queue_calls ORDER BY entered_at""",
     "flat_calls": """
         CREATE OR REPLACE TABLE flat_calls AS
@@ -40,7 +40,8 @@ TABLES = {
 SQL: dict[str, str] = {
     "queue_summary": """
         WITH s AS (
-            SELECT queue, outcome, wait_s, talk_s, position, outcome = 'answered' AS a,
+            SELECT queue, outcome, wait_s, talk_s, position, left_position,
+                   outcome = 'answered' AS a,
                    wait_s <= t.sl AS sl, t.sl AS threshold,
                    floor(epoch(entered_at) + wait_s) - floor(epoch(entered_at)) <= t.sl
                        AS sl_whole,
@@ -75,9 +76,10 @@ SQL: dict[str, str] = {
                quantile_cont(wait_s, 0.9) FILTER (NOT a) AS wait_lost_p90_s,
                max(wait_s) FILTER (NOT a) AS wait_lost_max_s,
                avg(wait_s) FILTER (outcome = 'abandoned') AS abandon_wait_avg_s,
-               avg(position) FILTER (outcome = 'abandoned') AS abandon_position_avg,
+               avg(left_position) FILTER (outcome = 'abandoned') AS abandon_position_avg,
                sum(talk_s) FILTER (a) AS talk_total_s, avg(talk_s) FILTER (a) AS talk_avg_s,
-               avg(talk_s) FILTER (a) AS aht_s, any_value(threshold) AS sl_threshold_s
+               avg(talk_s) FILTER (a) AS aht_s, any_value(threshold) AS sl_threshold_s,
+               avg(position) FILTER (outcome = 'abandoned') AS abandon_entry_position_avg
         FROM s GROUP BY queue ORDER BY queue""",
     # One aggregate per caller; only callers with several stays and an answer need their
     # waits summed again up to the first answer (a join on a few percent of the stays).

@@ -204,7 +204,10 @@ INSERT INTO queue_calls
 SELECT $pbx, queue, call_id, linkedid, caller_num, NULL, entered_at, position, outcome, wait_s,
        answered_at, CASE WHEN agent_no IS NOT NULL THEN printf('Agent %03d', agent_no) END,
        CASE WHEN agent_no IS NOT NULL THEN printf('PJSIP/%d', 1000 + agent_no) END,
-       talk_s, ended_by, ended_at, len(rung), 'ami', outcome = 'unknown'
+       talk_s, ended_by, ended_at, len(rung), 'ami', outcome = 'unknown',
+       -- position when a lost caller left: one place up per 30 s waited
+       CASE WHEN outcome NOT IN ('answered', 'unknown')
+            THEN greatest(1, position - floor(wait_s / 30)::INTEGER) END
 FROM legs
 ORDER BY coalesce(ended_at, entered_at)
 """

@@ -144,9 +144,10 @@ def queue_summary(f: Frames, t0: datetime, t1: datetime) -> pd.DataFrame:
         "wait_lost_p50_s": lost["wait_s"].quantile(0.5),
         "wait_lost_p90_s": lost["wait_s"].quantile(0.9), "wait_lost_max_s": lost["wait_s"].max(),
         "abandon_wait_avg_s": aband["wait_s"].mean(),
-        "abandon_position_avg": aband["position"].mean(),
+        "abandon_position_avg": aband["left_position"].mean(),
         "talk_total_s": talk.sum(), "talk_avg_s": talk.mean(), "aht_s": talk.mean(),
         "sl_threshold_s": sl.groupby(s["queue"], observed=True).first(),
+        "abandon_entry_position_avg": aband["position"].mean(),
     })  # fmt: skip
     return out.sort_index().rename_axis("queue").reset_index()
 

@@ -23,7 +23,8 @@ class QueueCall:
     """One caller's stay in one queue, written once when it is over.
 
     `call_id` is the caller channel's Uniqueid (queue_log's callid). `wait_s` runs to the answer
-    or, for a lost call, to the moment the caller left. `gap` is true when the call was in
+    or, for a lost call, to the moment the caller left; `position` is the one at entry,
+    `left_position` the one at leaving (lost calls). `gap` is true when the call was in
     progress while the collector could not see the PBX, so part of it is unknown.
     """
 
@@ -48,6 +49,9 @@ class QueueCall:
     ring_attempts: int
     source: str
     gap: bool = False
+    # The caller's position when it left unanswered (QueueCallerAbandon / QueueCallerLeave
+    # Position, queue_log's exit verbs); None for an answered stay or when not known.
+    left_position: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -59,6 +59,7 @@ class _Stay:
     entered_at: datetime
     position: int | None
     gap: bool = False
+    left_position: int | None = None  # QueueCallerAbandon's, else QueueCallerLeave's
     caller_hung_up: bool = False
     abandoned_at: datetime | None = None  # QueueCallerAbandon seen; QUEUESTATUS says why
     left_at: datetime | None = None
@@ -149,6 +150,8 @@ class CallTracker:
         if stay is None:
             return []
         stay.left_at = at
+        if stay.left_position is None:  # after QueueCallerAbandon it is the same caller
+            stay.left_position = _int(e.get("Position"))
         return [self._waiting_row(stay, at, present=False)]
 
     def _abandon(self, e: Event, at: datetime) -> list[Row]:
@@ -158,6 +161,7 @@ class CallTracker:
         if stay is None:
             return []
         stay.abandoned_at = at
+        stay.left_position = _int(e.get("Position"))
         stay.wait_s = _seconds(stay.entered_at, at)
         if stay.caller_hung_up:
             return self._finish(stay, "abandoned", at, ended_by=None, talk_s=None)
@@ -372,6 +376,7 @@ class CallTracker:
             interface=stay.interface, talk_s=talk_s, ended_by=ended_by,
             ended_at=at if end_known else None,
             ring_attempts=stay.ring_attempts, source="ami", gap=stay.gap,
+            left_position=None if outcome == "answered" else stay.left_position,
         ))  # fmt: skip
         return rows
 

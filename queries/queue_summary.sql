@@ -19,8 +19,9 @@
 --   SL" is judged on Asterisk's whole-second clock (whole epoch second of the answer or hang-up
 --   minus that of entering, which is wait_s itself for rows from queue_log); they ignore
 --   exclude_short. Waits of lost stays cover every unanswered outcome; percentiles interpolate
---   linearly (numpy's default). abandon_position_avg is the mean position at entry (the
---   position at hang-up is not recorded). aht_s = talk_avg_s until wrap-up is recorded. A
+--   linearly (numpy's default). abandon_position_avg is the mean position of abandoned stays
+--   when they hung up (QueueMetrics' "position at disconnection"; stays without it, e.g. from
+--   before it was recorded, are left out), abandon_entry_position_avg the one at entry. aht_s = talk_avg_s until wrap-up is recorded. A
 --   rate whose denominator is 0 is NULL.
 -- params: start, end (timestamps, optional: entered_at in [start, end)), queues (list of queue
 --   names, optional: all), sl_s (seconds, optional: one threshold for every
@@ -33,7 +34,7 @@ WITH p AS (
 ),
 stays AS (
     SELECT c.queue, c.entered_at, c.outcome, c.wait_s, c.talk_s, c.ended_by, c.position,
-           p.exclude_short, p.short_s,
+           c.left_position, p.exclude_short, p.short_s,
            coalesce(CAST($sl_s AS DOUBLE), t.sl_threshold_s, g.sl_threshold_s, 20) AS sl_s
     FROM queue_calls AS c
     CROSS JOIN p
@@ -47,7 +48,8 @@ stays AS (
       AND (p.queues IS NULL OR list_contains(p.queues, c.queue))
 ),
 flagged AS (
-    SELECT queue, outcome, wait_s, talk_s, ended_by, position, exclude_short, sl_s,
+    SELECT queue, outcome, wait_s, talk_s, ended_by, position, left_position, exclude_short,
+           sl_s,
            outcome = 'answered' AS answered,
            coalesce(wait_s <= sl_s, false) AS within_sl,
            -- app_queue.c compares time(NULL) - qe->start, both whole seconds, with servicelevel.
@@ -85,7 +87,8 @@ per_queue AS (
            quantile_cont(wait_s, 0.9) FILTER (WHERE NOT answered) AS wait_lost_p90_s,
            max(wait_s) FILTER (WHERE NOT answered) AS wait_lost_max_s,
            avg(wait_s) FILTER (WHERE outcome = 'abandoned') AS abandon_wait_avg_s,
-           avg(position) FILTER (WHERE outcome = 'abandoned') AS abandon_position_avg,
+           avg(left_position) FILTER (WHERE outcome = 'abandoned') AS abandon_position_avg,
+           avg(position) FILTER (WHERE outcome = 'abandoned') AS abandon_entry_position_avg,
            sum(talk_s) FILTER (WHERE answered) AS talk_total_s,
            avg(talk_s) FILTER (WHERE answered) AS talk_avg_s,
            min(sl_s) AS sl_min_s,
@@ -107,6 +110,7 @@ SELECT queue, offered, answered, abandoned, timeout,
        abandon_wait_avg_s, abandon_position_avg,
        talk_total_s, talk_avg_s, talk_avg_s AS aht_s,
        -- NULL when the queue's stays were judged by different thresholds (one per PBX).
-       CASE WHEN sl_min_s = sl_max_s THEN sl_min_s END AS sl_threshold_s
+       CASE WHEN sl_min_s = sl_max_s THEN sl_min_s END AS sl_threshold_s,
+       abandon_entry_position_avg
 FROM per_queue
 ORDER BY queue

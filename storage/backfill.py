@@ -117,7 +117,10 @@ def write_new(
     `completeness` query). Returns (stays added, of which replacing an unknown one)."""
     con.execute("BEGIN TRANSACTION")
     try:
-        con.register("new_calls", to_arrow(QueueCall, calls))
+        # One row per stay even if the input repeats it (the same ENTERQUEUE twice in one
+        # second): the last one folded wins.
+        unique = {(c.pbx, c.queue, c.call_id, c.entered_at): c for c in calls}
+        con.register("new_calls", to_arrow(QueueCall, list(unique.values())))
         con.register("new_attempts", to_arrow(RingAttempt, attempts))
         con.execute(_NOTED)
         replaced = _count(con, _REPLACED)

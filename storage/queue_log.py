@@ -461,14 +461,19 @@ class _Folder:
         )  # fmt: skip
 
     def _exit(self, stay: _Stay, time: datetime, parts: list[str]) -> QueueCall:
-        # The position at exit has no column: QueueCall.position is the one at entry.
         outcome, waittime_at = _EXITS[parts[4]]
         waittime = _number(parts, waittime_at, "waittime")
         wait_s = waittime if waittime is not None else _seconds(stay.entered_at, time)
+        # position|origposition|waittime, or key|position|origposition|waittime: the position
+        # field sits two before waittime. Only informative: one that is not a number is left
+        # out rather than making the exit line bad (which would leave the stay open).
+        at = waittime_at - 2
+        left = parts[at] if at < len(parts) else ""
+        left_position = int(left) if left.isascii() and left.isdigit() else None
         return QueueCall(
             self.pbx, stay.queue, stay.call_id, stay.call_id, stay.caller_num, None,
             stay.entered_at, stay.position, outcome, wait_s, None, None, None, None, None, time,
-            len(stay.attempts), SOURCE,
+            len(stay.attempts), SOURCE, left_position=left_position,
         )  # fmt: skip
 
     def _unfinished(self, stay: _Stay) -> QueueCall:

@@ -23,8 +23,11 @@ CREATE TABLE IF NOT EXISTS queue_calls (
     ended_at      TIMESTAMPTZ,
     ring_attempts INTEGER NOT NULL,
     source        VARCHAR NOT NULL,   -- ami|queue_log
-    gap           BOOLEAN NOT NULL    -- in progress while the PBX could not be seen
+    gap           BOOLEAN NOT NULL,   -- in progress while the PBX could not be seen
+    left_position INTEGER             -- position when the caller left unanswered
 );
+-- Files created before left_position existed get it here (safe to run twice).
+ALTER TABLE queue_calls ADD COLUMN IF NOT EXISTS left_position INTEGER;
 
 CREATE TABLE IF NOT EXISTS ring_attempts (
     pbx        VARCHAR NOT NULL,

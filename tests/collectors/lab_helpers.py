@@ -76,7 +76,9 @@ async def finish(*callers: SippProcess, timeout: float = 20.0) -> None:
 async def stored_calls(service: Service, count: int, timeout: float = 10.0) -> pd.DataFrame:
     """The `calls` rows, once `count` of them are stored."""
     await until(lambda: _flushed_len(service, "calls") >= count, timeout, f"{count} calls")
-    return queries.read("calls")
+    # `calls` keeps its stable columns; the position at leaving is read beside it.
+    left = table(service, "SELECT call_id, queue, left_position FROM queue_calls")
+    return queries.read("calls").merge(left, on=["call_id", "queue"], how="left")
 
 
 def _flushed_len(service: Service, query: str) -> int:
@@ -110,12 +112,12 @@ def queue_log(lab: AsteriskLab) -> QueueLogParse:
 
 
 def _value(v: object) -> object:
-    return None if v is None or (isinstance(v, float) and pd.isna(v)) else v
+    return None if v is None or v is pd.NA or (isinstance(v, float) and pd.isna(v)) else v
 
 
 def calls_match_queue_log(calls: pd.DataFrame, folded: QueueLogParse) -> None:
     """The collector's rows equal queue_log's, call by call: queue, outcome, agent, ended_by,
-    caller number; wait and talk within a second."""
+    caller number, position at leaving; wait and talk within a second."""
     qlog: dict[str, QueueCall] = {c.call_id: c for c in folded.calls}
     assert sorted(calls["call_id"]) == sorted(qlog), (list(calls["call_id"]), sorted(qlog))
     for row in calls.to_dict("records"):
@@ -124,6 +126,8 @@ def calls_match_queue_log(calls: pd.DataFrame, folded: QueueLogParse) -> None:
         where = f"call {row['call_id']} ({row['caller_num']})"
         assert ours == (q.queue, q.outcome, q.agent, q.ended_by), where
         assert row["caller_num"] == q.caller_num, where
+        if "left_position" in row:  # the position at leaving (see stored_calls)
+            assert _value(row["left_position"]) == q.left_position, where
         assert (row["source"], bool(row["gap"])) == ("ami", False), where
         assert q.wait_s is not None and abs(row["wait_s"] - q.wait_s) <= TOLERANCE_S, where
         if q.talk_s is None:

@@ -54,6 +54,10 @@ def test_every_call_agrees_with_queue_log(captures: Path, scenario: str) -> None
             q.position,
             q.ring_attempts,
         ), where
+        # The position when an unanswered caller left: QueueCallerAbandon / QueueCallerLeave
+        # against ABANDON, EXITWITHTIMEOUT, EXITEMPTY, EXITWITHKEY.
+        assert a.left_position == q.left_position, where
+        assert (a.left_position is None) == (a.outcome == "answered"), where
         assert a.wait_s is not None and q.wait_s is not None
         assert abs(a.wait_s - q.wait_s) <= TOLERANCE_S, where
         lag = a.entered_at.timestamp() - q.entered_at.timestamp()

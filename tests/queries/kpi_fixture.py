@@ -90,6 +90,10 @@ MEMBERS = [
 ]
 
 
+# Position when the caller hung up (abandoned stays), as QueueCallerAbandon reports it.
+LEFT_POSITION = {"s4": 1, "s5": 2, "l4": 1}
+
+
 def put_day(store: Store) -> None:
     """Write the fixture's stays, ring attempts and member states, and wait until written."""
     for call_id, queue, entered, outcome, wait, talk, agent, ended_by, position in STAYS:
@@ -103,6 +107,7 @@ def put_day(store: Store) -> None:
             interface=None, talk_s=talk, ended_by=ended_by,
             ended_at=None if outcome == "unknown" else ended_at, ring_attempts=0,
             source="queue_log", gap=outcome == "unknown",
+            left_position=LEFT_POSITION.get(call_id),
         ))  # fmt: skip
     for queue, call_id, agent, started, result in RINGS:
         store.put(RingAttempt("p", queue, call_id, agent, "", at(started), 5.0, result, "ami"))

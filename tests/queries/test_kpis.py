@@ -63,9 +63,11 @@ def test_queue_summary_by_hand(day: Store) -> None:
             "wait_lost_p50_s": 3.5,
             "wait_lost_p90_s": 4.7,  # 2 + 0.9 * 3
             "wait_lost_max_s": 5.0,
-            "abandon_wait_avg_s": 5.0, "abandon_position_avg": 2.0,  # L4 alone
+            "abandon_wait_avg_s": 5.0,
+            "abandon_position_avg": 1.0,  # L4 alone: entered second, first when it hung up
             "talk_total_s": 270.0, "talk_avg_s": 135.0, "aht_s": 135.0,  # 90 + 180
             "sl_threshold_s": 20.0,  # no [[queue]] settings, no QueueParams: the default
+            "abandon_entry_position_avg": 2.0,
         },
         {   # support: S1-S3 answered (5, 20, 30 s), S4 abandoned 3 s, S5 abandoned 40 s,
             # S6 timeout 60 s, S7 exitwithkey 12 s, S8 unknown (wait unknown)
@@ -89,9 +91,10 @@ def test_queue_summary_by_hand(day: Store) -> None:
             "wait_lost_p90_s": 54.0,  # rank 2.7: 40 + 0.7 * 20
             "wait_lost_max_s": 60.0,
             "abandon_wait_avg_s": 21.5,  # (3 + 40) / 2
-            "abandon_position_avg": 2.5,  # (2 + 3) / 2, positions at entry
+            "abandon_position_avg": 1.5,  # S4 left 1st, S5 2nd: (1 + 2) / 2
             "talk_total_s": 360.0, "talk_avg_s": 120.0, "aht_s": 120.0,  # 100 + 200 + 60
             "sl_threshold_s": 20.0,
+            "abandon_entry_position_avg": 2.5,  # (2 + 3) / 2, at entry
         },
     ])  # fmt: skip
 

@@ -173,7 +173,7 @@ def test_abandoned_while_a_member_rings() -> None:
         queue_call(
             caller_num="5551234", entered_at=at(0), position=2, outcome="abandoned", wait_s=3.0,
             answered_at=None, agent=None, talk_s=None, ended_by=None, ended_at=at(3),
-            ring_attempts=1,
+            left_position=1, ring_attempts=1,
         )
     ]  # fmt: skip
     # 3.035 s before 22:13:23 is 22:13:19.965.
@@ -194,7 +194,7 @@ def test_timeout() -> None:
         queue_call(
             caller_num="5551234", entered_at=at(0), position=1, outcome="timeout", wait_s=15.0,
             answered_at=None, agent=None, talk_s=None, ended_by=None, ended_at=at(15),
-            ring_attempts=1,
+            left_position=1, ring_attempts=1,
         )
     ]  # fmt: skip
     assert result.ring_attempts == [
@@ -209,7 +209,7 @@ def test_exit_empty() -> None:
         queue_call(
             caller_num="5551234", entered_at=at(0), position=1, outcome="exitempty", wait_s=7.0,
             answered_at=None, agent=None, talk_s=None, ended_by=None, ended_at=at(7),
-            ring_attempts=0,
+            left_position=1, ring_attempts=0,
         )
     ]  # fmt: skip
     assert result.ring_attempts == []
@@ -223,7 +223,7 @@ def test_exit_with_key() -> None:
         queue_call(
             caller_num="5551234", entered_at=at(0), position=1, outcome="exitwithkey",
             wait_s=9.0, answered_at=None, agent=None, talk_s=None, ended_by=None,
-            ended_at=at(9), ring_attempts=0,
+            ended_at=at(9), left_position=1, ring_attempts=0,
         )
     ]  # fmt: skip
     assert_clean(result)
@@ -328,7 +328,7 @@ def test_agent_dump_then_the_caller_gives_up() -> None:
         queue_call(
             caller_num="5551234", entered_at=at(0), position=1, outcome="abandoned", wait_s=12.0,
             answered_at=None, agent=None, talk_s=None, ended_by=None, ended_at=at(12),
-            ring_attempts=1,
+            left_position=1, ring_attempts=1,
         )
     ]  # fmt: skip
     assert [r.result for r in result.ring_attempts] == ["dumped"]
@@ -605,7 +605,7 @@ def test_capture_b_mixed_calls_worked_by_hand(captures: Path) -> None:
         entered_at=datetime(2026, 11, 26, 11, 52, 50, tzinfo=UTC), position=3,
         outcome="timeout", wait_s=60.0, answered_at=None, agent=None, interface=None,
         talk_s=None, ended_by=None, ended_at=datetime(2026, 11, 26, 11, 53, 50, tzinfo=UTC),
-        ring_attempts=5, source="queue_log", gap=False,
+        ring_attempts=5, source="queue_log", gap=False, left_position=1,  # first in line by then
     )  # fmt: skip
     # Each RINGNOANSWER|8000 is dated 8 s before its line: 11:53:08, :18, :28, :38, :48.
     rings = [r for r in result.ring_attempts if r.call_id == "1795693969.55"]
