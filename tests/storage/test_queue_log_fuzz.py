@@ -30,7 +30,7 @@ LINES = [
 ]
 VERBS = sorted({line.split("|")[4] for line in LINES})
 # A field never holds a line break: one would make two lines of one (they are fuzzed apart).
-_field = st.text(st.characters(exclude_characters="\r\n"), max_size=20)
+_field = st.text(st.characters(codec="utf-8", exclude_characters="\r\n"), max_size=20)
 _text = _field | st.sampled_from(["", "-1", "1e309", "nan", "inf", "NONE", "0"])
 _edit = st.tuples(st.integers(0, 12), _text | st.sampled_from(VERBS))
 
