@@ -81,13 +81,14 @@ def test_oidc_sign_in_through_a_real_provider_reaches_only_the_supervisors_queue
         page.get_by_text("Signed in as").wait_for(timeout=20_000)
         assert "PBX console" not in page.inner_text("body")
         page.screenshot(path=str(ARTIFACTS / "sign-in-oidc-supervisor-pbx.png"), full_page=True)
-        # Sign out: back to the sign-in page.
-        page.keyboard.press("Escape")  # Streamlit's "page not found" dialog, if shown
+        # Sign out (from a fresh page, no "page not found" dialog over it): back to sign-in.
+        page.goto(base + "/")
+        page.get_by_text("Signed in as").wait_for(timeout=20_000)
         page.get_by_role("button", name="Sign out").click()
         # Streamlit ends the provider's session too (its end_session page), then comes back.
-        page.wait_for_url("**/oauth2/end_session**", timeout=20_000)
+        page.wait_for_url("**/oauth2/end_session**", timeout=60_000)
         page.get_by_role("button", name="End session").click(timeout=20_000)
-        page.get_by_text("Sign in with your organisation").wait_for(timeout=20_000)
+        page.get_by_text("Sign in with your organisation").wait_for(timeout=30_000)
 
 
 def test_oidc_user_without_a_role_sees_no_page(
