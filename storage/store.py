@@ -99,6 +99,7 @@ class Store:
         self.agents = tuple(agents)
         self.max_buffer_rows = max_buffer_rows
         self.retry_cap_s = RETRY_CAP_S  # longest wait between two write attempts
+        self.stop_grace_s = STOP_GRACE_S  # how long a stop retries a write that fails
         self.queues = tuple(queues)
         self._queue: queue.SimpleQueue[Row | _WriterTask | None] = queue.SimpleQueue()
         self._con: duckdb.DuckDBPyConnection | None = None
@@ -110,6 +111,7 @@ class Store:
         self.batches_written = 0
         self.last_error: str | None = None
         self.failing_since: float | None = None  # epoch time of the first failed write
+        self.rows_lost = 0  # given up at a stop while the file could not be written
 
     # -- lifecycle -------------------------------------------------------------------------
     def open(self) -> Store:
@@ -135,6 +137,9 @@ class Store:
             self._queue.put(None)
             self._thread.join()
             self._thread = None
+            if self.rows_lost:
+                log.error("stopping: %d rows could not be written and are lost: %s",
+                          self.rows_lost, self.last_error)  # fmt: skip
         if self._con is not None:
             try:
                 self._con.execute("CHECKPOINT")
@@ -287,9 +292,8 @@ class Store:
         self.failing_since = self.failing_since or time.time()
         if isinstance(e, duckdb.FatalException):  # DuckDB invalidated the connection
             self._reopen()
-        if self._stop_at is not None and time.monotonic() - self._stop_at > STOP_GRACE_S:
-            log.error("stopping: %d rows could not be written and are lost: %s",
-                      self.rows_waiting, error)  # fmt: skip
+        if self._stop_at is not None and time.monotonic() - self._stop_at > self.stop_grace_s:
+            self.rows_lost += rows  # close() says how many
             return True
         log.debug("write failed; retrying in %.1f s (%d rows)", delay, rows)
         return False

@@ -1,12 +1,13 @@
 """The store on a real broken disk, run as its own process in a private mount namespace.
 
-    unshare -m --propagation private python -m tests.storage.broken_disk full|unwritable|readonly
+    unshare -m --propagation private python -m tests.storage.broken_disk MODE
 
-`full`: the DuckDB file on a small tmpfs that a filler file then fills up (a real ENOSPC);
-`unwritable`: the store's folder made read-only for the (non-root) process that writes it,
-so DuckDB cannot create its WAL (a real EACCES); `readonly`: the file on a read-only mount at
-start. Each mode prints one JSON object of what it saw; tests/storage/test_broken_disk.py
-judges it. A separate process because mounts and a dropped root need their own process.
+MODE `full`: the DuckDB file on a small tmpfs that a filler file then fills up (a real
+ENOSPC); `unwritable`: the store's folder made read-only for the (non-root) process that
+writes it, so DuckDB cannot create its WAL (a real EACCES); `readonly`: the file on a
+read-only mount at start; `stop`: the store closed while the disk is full. Each prints one
+JSON object of what it saw; tests/storage/test_broken_disk.py judges it. A separate process
+because mounts and a dropped root need their own process.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from pathlib import Path
 
 from collectors.rows import QueueCall
 from errors import StoreError
+from service import Service
+from settings import Settings
 from storage.store import Store
 
 NOBODY = 65534
@@ -82,14 +85,18 @@ def counts(store: Store) -> dict[str, object]:
 
 
 def run_full(folder: Path) -> dict[str, object]:
+    # The service's own store, so that its /healthz body is seen too (no PBX: nothing else).
+    settings = Settings(db_path=folder / "cb.duckdb", flush_interval_s=0.05,
+                        store_buffer_rows=BUFFER_ROWS, demo="off")  # fmt: skip
+    service = Service(settings)
     seen: dict[str, object] = {}
-    with Store(folder / "cb.duckdb", flush_interval_s=0.05, max_buffer_rows=BUFFER_ROWS) as store:
+    with service.store as store:
         store.retry_cap_s = 0.5
         for i in range(100):  # written before the disk fills
             store.put(call(i))
         store.flush()
         filler = fill(folder)
-        seen |= trouble_and_recovery(store, 100, lambda: filler.unlink())
+        seen |= trouble_and_recovery(store, 100, lambda: filler.unlink(), service.health)
     with Store(folder / "cb.duckdb") as reopened:
         seen["reopened"] = counts(reopened)
     return seen
@@ -115,21 +122,44 @@ def run_unwritable(folder: Path) -> dict[str, object]:
     return seen
 
 
-def trouble_and_recovery(store: Store, first: int, mend: Callable[[], None]) -> dict[str, object]:
+def trouble_and_recovery(
+    store: Store,
+    first: int,
+    mend: Callable[[], None],
+    health: Callable[[], dict[str, object]] = dict,
+) -> dict[str, object]:
     """3,000 rows that cannot be written (they wait), 10,000 more (the buffer holds 5,000 in
-    all: 8,000 dropped), then the disk is mended: what waited is written, once."""
+    all: 8,000 dropped), then the disk is mended: what waited is written, once. `health` is
+    the service's /healthz body, when a service owns the store."""
     for i in range(first, first + 3000):
         store.put(call(i))
     until(lambda: store.last_error is not None, 10, "the write error")
     for i in range(first + 3000, first + 13000):
         store.put(call(i))
-    seen: dict[str, object] = {"failing": store.health()}
+    seen: dict[str, object] = {"failing": store.health(), "healthz": health()}
     time.sleep(1.0)  # a few retries fail meanwhile
     seen["still_failing"] = store.health()
     mend()
     until(lambda: store.last_error is None and store.rows_waiting == 0, 10, "the recovery")
     store.flush()
-    return seen | {"recovered": store.health(), "after": counts(store)}
+    return seen | {"recovered": store.health(), "healthz_after": health(), "after": counts(store)}
+
+
+def run_stop_while_full(folder: Path) -> dict[str, object]:
+    """The service stops while the disk is full: the stop retries for its grace, then says
+    how many rows are lost, and returns."""
+    store = Store(folder / "cb.duckdb", flush_interval_s=0.05, max_buffer_rows=BUFFER_ROWS)
+    store.open()
+    store.retry_cap_s, store.stop_grace_s = 0.2, 1.0
+    store.put(call(0))
+    store.flush()
+    fill(folder)
+    for i in range(1, 501):
+        store.put(call(i))
+    until(lambda: store.last_error is not None, 10, "the write error")
+    started = time.monotonic()
+    store.close()
+    return {"close_s": time.monotonic() - started}
 
 
 def run_readonly(folder: Path) -> dict[str, object]:
@@ -145,7 +175,8 @@ def main() -> None:
     # /mnt of this process's own mount namespace: the host's /mnt is untouched, and unlike
     # a pytest tmp_path its parents let a non-root user through.
     mode, folder = sys.argv[1], mount_tmpfs(Path("/mnt"), "16M")
-    runs = {"full": run_full, "unwritable": run_unwritable, "readonly": run_readonly}
+    runs = {"full": run_full, "unwritable": run_unwritable, "readonly": run_readonly,
+            "stop": run_stop_while_full}  # fmt: skip
     print(json.dumps(runs[mode](folder), default=str))  # the mount ends with the process
 
 

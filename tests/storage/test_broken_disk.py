@@ -67,3 +67,24 @@ def test_a_read_only_disk_at_start_is_a_plain_error() -> None:
     seen = broken_disk("readonly")
     assert seen["title"] == "Storage error"
     assert "Read-only file system" in str(seen["error"]) and "Traceback" not in str(seen["log"])
+
+
+@needs_root
+def test_the_service_health_says_the_store_cannot_write() -> None:
+    seen = broken_disk("full")
+    failing, after = seen["healthz"], seen["healthz_after"]
+    assert isinstance(failing, dict) and isinstance(after, dict)
+    assert failing["status"] == "degraded"
+    message = str(failing["message"])
+    assert message.startswith("cannot write the database ") and "No space left on device" in message
+    assert "5000 rows waiting to be written, 8000 dropped" in message
+    assert after["status"] == "ok" and "cannot write" not in str(after["message"])
+
+
+@needs_root
+def test_a_stop_while_the_disk_is_full_says_what_is_lost_and_returns() -> None:
+    seen = broken_disk("stop")
+    assert 1.0 <= float(str(seen["close_s"])) < 5.0
+    log = str(seen["log"])
+    assert "stopping: 500 rows could not be written and are lost" in log
+    assert "checkpoint at close failed" in log and "Traceback" not in log
