@@ -24,7 +24,7 @@ from pathlib import Path
 
 from collectors.rows import QueueCall
 from errors import StoreError
-from service import Service
+from service import Service, metrics_text
 from settings import Settings
 from storage.store import Store
 
@@ -96,7 +96,8 @@ def run_full(folder: Path) -> dict[str, object]:
             store.put(call(i))
         store.flush()
         filler = fill(folder)
-        seen |= trouble_and_recovery(store, 100, lambda: filler.unlink(), service.health)
+        seen |= trouble_and_recovery(store, 100, lambda: filler.unlink(), service.health,
+                                     lambda: metrics_text(service))  # fmt: skip
     with Store(folder / "cb.duckdb") as reopened:
         seen["reopened"] = counts(reopened)
     return seen
@@ -127,6 +128,7 @@ def trouble_and_recovery(
     first: int,
     mend: Callable[[], None],
     health: Callable[[], dict[str, object]] = dict,
+    metrics: Callable[[], str] = str,
 ) -> dict[str, object]:
     """3,000 rows that cannot be written (they wait), 10,000 more (the buffer holds 5,000 in
     all: 8,000 dropped), then the disk is mended: what waited is written, once. `health` is
@@ -136,7 +138,8 @@ def trouble_and_recovery(
     until(lambda: store.last_error is not None, 10, "the write error")
     for i in range(first + 3000, first + 13000):
         store.put(call(i))
-    seen: dict[str, object] = {"failing": store.health(), "healthz": health()}
+    seen: dict[str, object] = {"failing": store.health(), "healthz": health(),
+                               "metrics": metrics()}  # fmt: skip
     time.sleep(1.0)  # a few retries fail meanwhile
     seen["still_failing"] = store.health()
     mend()

@@ -78,6 +78,9 @@ def test_the_service_health_says_the_store_cannot_write() -> None:
     message = str(failing["message"])
     assert message.startswith("cannot write the database ") and "No space left on device" in message
     assert "5000 rows waiting to be written, 8000 dropped" in message
+    metrics = str(seen["metrics"]).splitlines()
+    assert {"callboard_store_up 0", "callboard_store_rows_waiting 5000",
+            "callboard_store_rows_dropped_total 8000"} <= set(metrics)  # fmt: skip
     assert after["status"] == "ok" and "cannot write" not in str(after["message"])
 
 
