@@ -7,6 +7,7 @@ checks every page makes (`require`, `allowed_queues`, `only_allowed`).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 
 import pandas as pd
@@ -20,6 +21,7 @@ from errors import CallboardError
 from settings import Settings, load_settings
 
 SESSION_KEY = "callboard_user"
+log = logging.getLogger(__name__)
 OPEN_NOTE = (
     "**No sign-in configured.** Anyone who can reach this address sees every page, so "
     "Callboard only listens on this machine (127.0.0.1). Add `[[user]]` or `[auth]` to "
@@ -114,14 +116,18 @@ def no_access_page() -> None:
 
 
 def _check_password(cfg: Settings, name: str, password: str) -> None:
+    # The log names who tried (repr: a typed name cannot forge log lines), never a password.
     try:
         entry = check(name, password, cfg.users)
     except LockedOut as e:
+        log.warning("sign-in refused for %r: locked for %.0f s", name, e.seconds)
         st.error(f"Too many failed sign-ins for this name; try again in {e.seconds:.0f} s.")
         return
     if entry is None:
+        log.warning("sign-in failed for %r", name)
         st.error("Wrong name or password.")
         return
+    log.info("%s signed in (%s)", entry.name, entry.role)
     st.session_state[SESSION_KEY] = from_settings(entry, "password")
     st.rerun()
 

@@ -17,6 +17,9 @@ from settings import UserSettings
 
 LOCK_AFTER = 5  # failures in a row before a name is locked
 LOCK_S = 60.0  # how long it stays locked
+# Names whose failures are remembered; beyond this the oldest are forgotten, so that a flood
+# of made-up names cannot grow memory (each try still costs the guesser a full check).
+MAX_TRACKED = 10_000
 
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
 _DUMMY_HASH = _hasher.hash("callboard: no such user")
@@ -51,7 +54,10 @@ def check(name: str, password: str, users: Iterable[UserSettings]) -> UserSettin
             _failures.pop(name, None)
         else:
             count += 1
+            _failures.pop(name, None)  # re-inserted last: the oldest entries go first
             _failures[name] = (count, now + LOCK_S if count >= LOCK_AFTER else 0.0)
+            while len(_failures) > MAX_TRACKED:
+                _failures.pop(next(iter(_failures)))
     return entry if ok else None
 
 

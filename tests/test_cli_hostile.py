@@ -137,3 +137,21 @@ def test_a_hostile_value_in_a_real_process_ends_in_one_line(db: Path) -> None:
     )  # fmt: skip
     assert done.returncode == 2
     assert done.stderr.startswith("error: queue_summary failed") and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("manifest", "message"),
+    [
+        (None, "does not exist"),
+        ("not json", "cannot read the export manifest"),
+        ('{"tables": {"x; DROP TABLE y": ["../../etc/passwd"]}}', "unknown manifest format"),
+    ],
+)
+def test_queries_cli_refuses_a_missing_or_forged_export(
+    tmp_path: Path, manifest: str | None, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    if manifest is not None:
+        (tmp_path / "manifest.json").write_text(manifest)
+    assert queries_cli.main(["queue_summary", "--dataset", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and message in err and "Traceback" not in err

@@ -58,3 +58,11 @@ def test_cli_hashes_a_password_from_stdin_and_refuses_a_short_one() -> None:
                            timeout=60, check=False)  # fmt: skip
     assert short.returncode == 2 and "at least 12 characters" in short.stderr
     assert not short.stdout
+
+
+def test_made_up_names_cannot_grow_the_failure_memory(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(passwords, "MAX_TRACKED", 3)
+    monkeypatch.setattr(passwords, "_DUMMY_HASH", hash_password("x"))
+    for i in range(10):
+        check(f"nobody-{i}", "guess", [])
+    assert list(passwords._failures) == ["nobody-7", "nobody-8", "nobody-9"]

@@ -3,6 +3,7 @@ navigation offers, what a page shows, and a page file opened by a role it is not
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
@@ -67,7 +68,12 @@ def test_nothing_but_the_sign_in_page_before_signing_in(two_queues: Store) -> No
 
 
 @pytest.mark.usefixtures("users_config")
-def test_a_wrong_password_is_refused_and_repeated_failures_lock_the_name() -> None:
+def test_a_wrong_password_is_refused_and_repeated_failures_lock_the_name(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="auth.gate")
+    at = sign_in("sam\nfake log line", "wrong")
+    assert "sign-in failed for 'sam\\nfake log line'" in caplog.text  # one line, quoted
     at = sign_in("sam", "wrong")
     assert [e.value for e in at.error] == ["Wrong name or password."]
     assert SESSION_KEY not in at.session_state
