@@ -134,7 +134,10 @@ def test_no_secret_over_http_or_in_the_log_of_the_real_service(
         bodies = [get(base + path)[1] for path in (
             "/healthz", "/metrics", "/", "/_stcore/health", "/_stcore/host-config",
             "/auth/login", "/oauth2callback?code=x&state=y", "/pbx", "/history",
+            "/wallboard", "/live/board",
         )]  # fmt: skip
+        # The session-less wall-screen routes refuse while sign-in is on (live/web.py).
+        assert get(base + "/live/board")[0] == 403 and "cb-tile" not in bodies[-1]
         assert '"name": "down"' in bodies[0].replace('":"', '": "') and "down" in bodies[1]
         assert all(not leaks(body) for body in bodies), [leaks(b) for b in bodies]
         proc.send_signal(signal.SIGTERM)
