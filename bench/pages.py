@@ -240,7 +240,8 @@ def main() -> None:
         else:
             with running_service(Path(folder), "") as (base, proc):
                 rows, renders, idle = measure(base, proc.pid, query, args)
-    print(f"view: `/{'?' + query if query else ''}`; server idle: {idle:.3f} cores")
+    path = "/live/board" if args.http else "/"
+    print(f"view: `{path}{'?' + query if query else ''}`; server idle: {idle:.3f} cores")
     if renders:
         median, p95 = statistics.median(renders) * 1000, percentile(renders, 95) * 1000
         print(f"\nfirst render (page run, one tab, 20 times): median {median:.0f} ms, "
