@@ -46,7 +46,9 @@ def dataset_connection(folder: Path | str) -> duckdb.DuckDBPyConnection:
 
 
 def dataset_files(folder: Path | str, table: str) -> list[Path]:
-    """The files that make up `table` in the export now, for pandas, polars or Spark."""
+    """The files that make up `table` in the export now, for pandas, polars or Spark. Each
+    holds every column (pbx too): read them with hive partition discovery off, e.g.
+    `pd.read_parquet(files, partitioning=None)`."""
     folder = Path(folder)
     manifest = read_manifest(folder)
     if manifest is None:

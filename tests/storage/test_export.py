@@ -144,6 +144,15 @@ def test_an_empty_store_exports_an_empty_dataset(store: Store, tmp_path: Path) -
     assert frame.empty
 
 
+def test_pandas_reads_the_files_the_manifest_lists(day: Store, tmp_path: Path) -> None:
+    export(day.cursor(), tmp_path, now=AFTER)
+    export(day.cursor(), tmp_path, now=AFTER, force=True)  # v1 files retired, still on disk
+    files = queries.dataset_files(tmp_path, "queue_calls")
+    assert len(files) == 1 and files[0].name.startswith("v000002-")
+    frame = pd.read_parquet(files, partitioning=None)  # each file has all columns, pbx too
+    assert len(frame) == 12 and str(frame["entered_at"].dtype) == "datetime64[us, UTC]"
+
+
 def test_a_missing_export_says_where_to_get_one(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="no export there yet"):
         queries.dataset_connection(tmp_path)
