@@ -13,7 +13,9 @@ import math
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from datetime import time as time_of_day
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import duckdb
 import pandas as pd
@@ -69,9 +71,11 @@ def _down_text(link: Link, now: float) -> str:
     return text + (f" ({link.last_error})" if link.last_error else "")
 
 
-def start_of_day(now: datetime) -> datetime:
-    """Today's start: UTC midnight (days are cut in UTC until a time zone setting exists)."""
-    return now.replace(hour=0, minute=0, second=0, microsecond=0)
+def start_of_day(now: datetime, tz: str = "UTC") -> datetime:
+    """Today's start: midnight in the `timezone` setting (as the history page cuts days), UTC."""
+    local = now.astimezone(ZoneInfo(tz))
+    midnight = datetime.combine(local.date(), time_of_day(0), tzinfo=ZoneInfo(tz))
+    return midnight.astimezone(UTC)
 
 
 def interval_bounds(now: datetime, minutes: int) -> tuple[datetime, datetime]:
@@ -89,7 +93,7 @@ def build(
 ) -> Snapshot:
     """Run the live queries once through `con` and join targets and Erlang C to them."""
     now = datetime.now(UTC)
-    today = start_of_day(now)
+    today = start_of_day(now, settings.timezone)
     interval_start, interval_end = interval_bounds(now, settings.interval_min)
     frames = {
         "queues": queries.run(

@@ -190,3 +190,13 @@ def test_each_queue_is_judged_by_its_own_threshold_and_target(tmp_path: Path) ->
     support = snapshot.queues.set_index("queue").loc["support"]
     expected = erlang.staffing(5 / 3600, 350 / 3, 3, 5, 0.9, (0, 0, 1))
     assert support["sl_model_pct"] == pytest.approx(100 * expected.service_level)
+
+
+def test_today_starts_at_midnight_in_the_timezone_setting() -> None:
+    at = datetime(2026, 11, 2, 3, 0, tzinfo=UTC)
+    assert start_of_day(at) == datetime(2026, 11, 2, 0, 0, tzinfo=UTC)
+    # New York: 22:00 EST on 1 Nov locally. Its midnight was still EDT (UTC-4; summer time
+    # ended at 02:00 that day), so today began 1 Nov 04:00 UTC, not 05:00.
+    assert start_of_day(at, "America/New_York") == datetime(2026, 11, 1, 4, 0, tzinfo=UTC)
+    # Kolkata (UTC+05:30): 08:30 on the 2nd locally, so today began 1 Nov 18:30 UTC.
+    assert start_of_day(at, "Asia/Kolkata") == datetime(2026, 11, 1, 18, 30, tzinfo=UTC)
