@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from concurrent.futures import TimeoutError as FutureTimeout
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pandas as pd
@@ -37,6 +38,7 @@ SOURCE_WORDS = {
     "demo": "the built-in demo PBX",
 }
 SESSIONS_SHOWN = 10
+COMPLETENESS_HOURS = 24
 NEW = "Add a PBX"
 
 auth.require("pbx")
@@ -63,7 +65,7 @@ def links() -> None:
     for collector in running.collectors:
         with st.container(border=True):
             link(collector, running.source_of(collector.pbx.name))
-            details(collector, members, waiting)
+            details(collector, members, waiting, running.settings.timezone)
 
 
 def store_health(health: dict[str, Any]) -> None:
@@ -110,7 +112,9 @@ def link(collector: AsteriskCollector, source: str) -> None:
     )
 
 
-def details(collector: AsteriskCollector, members: pd.DataFrame, waiting: pd.DataFrame) -> None:
+def details(
+    collector: AsteriskCollector, members: pd.DataFrame, waiting: pd.DataFrame, tz: str
+) -> None:
     """Endpoints and contacts, queues and members, and completeness of one PBX."""
     s, name = collector.status, collector.pbx.name
     mine = members[members["pbx"] == name].drop(columns="pbx")
@@ -124,19 +128,32 @@ def details(collector: AsteriskCollector, members: pd.DataFrame, waiting: pd.Dat
                      f"members, {len(queued)} callers waiting"):  # fmt: skip
         st.dataframe(mine, hide_index=True, width="stretch")
         st.dataframe(queued, hide_index=True, width="stretch")
-    with st.expander("Data completeness: sessions and gaps"):
-        completeness(name)
+    with st.expander("Data completeness: sessions, gaps and queue_log"):
+        completeness(name, tz)
 
 
-def completeness(pbx: str) -> None:
+def completeness(pbx: str, tz: str) -> None:
+    """The PBX's AMI sessions, and per hour of the last day how complete its stays are and
+    where queue_log filled what the collector missed (the `completeness` query)."""
+    since = datetime.now(UTC) - timedelta(hours=COMPLETENESS_HOURS)
     try:
         sessions = queries.read("pbx_sessions", pbx=pbx, limit=SESSIONS_SHOWN)
+        hours = queries.read("completeness", start=since, bucket="1 hour", tz=tz)
     except CallboardError as e:
         st.error(f"{e.title}: {e}")
         return
-    st.caption(f"Last {SESSIONS_SHOWN} AMI sessions; collection has a gap between one "
+    st.caption(f"Last {SESSIONS_SHOWN} AMI sessions: collection has a gap between one "
                "session's end and the next one's start.")  # fmt: skip
     st.dataframe(sessions, hide_index=True, width="stretch")
+    st.caption(
+        f"Stays per hour of the last {COMPLETENESS_HOURS} h ({tz}), newest first: `ami` seen "
+        "to their end by the collector, `filled` from Asterisk's queue_log, `unknown` ended "
+        "out of sight, `gap` in progress while the link was down, `queue_log` as many as "
+        "queue_log holds (0: none read). Definitions: docs/kpis.md."
+    )
+    mine = hours[hours["pbx"] == pbx].drop(columns="pbx")
+    mine = mine.sort_values(["bucket_start", "queue"], ascending=[False, True])
+    st.dataframe(mine, hide_index=True, width="stretch")
 
 
 # -- admin -------------------------------------------------------------------------------------
@@ -206,7 +223,9 @@ def perform(
     running: service.Service, action: str, values: dict[str, str], previous: PbxSettings | None
 ) -> tuple[bool, str]:
     """Do what the admin asked; (ok, what happened in words)."""
-    if action == "remove" and previous is not None:
+    if action == "remove":
+        if previous is None:
+            return False, "Choose the PBX to remove above."
         running.call(running.remove_pbx(previous.name))
         st.session_state["pbx-choice"] = NEW
         return True, f"Removed {previous.name}: its collector is stopped; its data stays."

@@ -6,6 +6,7 @@ from __future__ import annotations
 import stat
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -76,12 +77,18 @@ def test_console_shows_the_link_and_what_the_pbx_says(running: Service) -> None:
     assert f"**current calls** {demo.status.current_calls}" in facts
     assert metrics["Reconnects"] == "0" and metrics["Failures"] == "0"
     frames = [df.value for df in at.dataframe]
-    contacts, endpoints, members, waiting, sessions = frames
+    contacts, endpoints, members, waiting, sessions, hours = frames
     assert len(contacts) == demo.status.contacts and len(endpoints) == demo.status.endpoints
     live = queries.read("live_members")
     assert sorted(members["agent"]) == sorted(live.loc[live["pbx"] == "demo", "agent"])
     assert list(sessions["state"]) == ["connected"]
     assert {"queue", "call_id", "wait_s"} <= set(waiting.columns)  # callers come and go
+    # The demo's history came from its queue_log: the hours before the login are "filled".
+    assert hours["filled"].sum() > 0 and list(hours["bucket_start"]) == sorted(
+        hours["bucket_start"], reverse=True
+    )
+    day = queries.read("completeness", start=datetime.now(UTC) - timedelta(hours=24))
+    assert hours["filled"].sum() == day.loc[day["pbx"] == "demo", "filled"].sum()
     assert "rows written" in at.caption[0].value
 
 
