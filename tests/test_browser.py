@@ -174,7 +174,7 @@ def test_pbx_console_tests_a_connection_and_never_shows_the_secret(
     # secret must say so in words and hand the secret back to nobody.
     wrong = "wr0ng-Br0wser-s3cret"
     with running_service(tmp_path, "") as (base, _):
-        page = browser.new_page(viewport={"width": 1400, "height": 1600})  # type: ignore[attr-defined]
+        page = browser.new_page(viewport={"width": 1400, "height": 2300})  # type: ignore[attr-defined]
         page.goto(base + "/")
         page.get_by_text("PBX console").click()
         page.get_by_text("demo: connected").wait_for(timeout=30_000)
@@ -191,5 +191,7 @@ def test_pbx_console_tests_a_connection_and_never_shows_the_secret(
         )
         assert page.get_by_label("Secret", exact=True).input_value() == ""
         assert wrong not in page.content()
+        page.get_by_text("Data completeness").click()  # sessions, and where queue_log filled
+        page.get_by_text("Last 10 AMI sessions").wait_for(timeout=10_000)
         time.sleep(1.0)
         save(page, "console.png", docs=True)
