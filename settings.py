@@ -252,10 +252,7 @@ def _build(data: dict[str, Any], env: Mapping[str, str], source: str) -> Setting
     unknown = sorted(set(data) - known)
     if unknown:
         raise ConfigError(f"{unknown[0]}: unknown setting (known: {', '.join(sorted(known))})")
-    pbx_list = data.get("pbx", [])
-    if not isinstance(pbx_list, list):
-        raise ConfigError("pbx: must be a list of [[pbx]] tables")
-    pbxs = tuple(build_pbx(p, env, f"pbx[{i}]") for i, p in enumerate(pbx_list))
+    pbxs = tuple(build_pbx(p, env, where) for where, p in _tables(data.get("pbx", []), "pbx"))
     names = [p.name for p in pbxs]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
@@ -304,17 +301,29 @@ def _build(data: dict[str, Any], env: Mapping[str, str], source: str) -> Setting
     )
 
 
-def _build_agents(raw: Any) -> tuple[AgentSettings, ...]:
+def _tables(raw: Any, kind: str) -> list[tuple[str, Any]]:
+    """A `[[kind]]` array of tables as (where, entry) pairs; anything else is refused."""
     if not isinstance(raw, list):
-        raise ConfigError("agent: must be a list of [[agent]] tables")
+        raise ConfigError(f"{kind}: must be a list of [[{kind}]] tables")
+    return [(f"{kind}[{i}]", entry) for i, entry in enumerate(raw)]
+
+
+def _check_table(
+    entry: Any, where: str, fields: tuple[tuple[str, str], ...], expected: str
+) -> dict[str, Any]:
+    """`entry` as a table of known `fields` only; the error names the first unknown key."""
+    if not isinstance(entry, dict):
+        raise ConfigError(f"{where}: must be a table with {expected}")
+    unknown = sorted(set(entry) - {name for name, _ in fields})
+    if unknown:
+        raise ConfigError(f"{where}.{unknown[0]}: unknown setting")
+    return entry
+
+
+def _build_agents(raw: Any) -> tuple[AgentSettings, ...]:
     agents = []
-    for i, entry in enumerate(raw):
-        where = f"agent[{i}]"
-        if not isinstance(entry, dict):
-            raise ConfigError(f"{where}: must be a table with interface, name, username")
-        unknown = sorted(set(entry) - {name for name, _ in AGENT_FIELDS})
-        if unknown:
-            raise ConfigError(f"{where}.{unknown[0]}: unknown setting")
+    for where, raw_entry in _tables(raw, "agent"):
+        entry = _check_table(raw_entry, where, AGENT_FIELDS, "interface, name, username")
         interface = _text(entry, "interface", "", where)
         if "/" not in interface:
             raise ConfigError(f"{where}.interface: expected TECH/RESOURCE like PJSIP/1001")
@@ -328,16 +337,9 @@ def _build_agents(raw: Any) -> tuple[AgentSettings, ...]:
 
 
 def _build_queues(raw: Any) -> tuple[QueueSettings, ...]:
-    if not isinstance(raw, list):
-        raise ConfigError("queue: must be a list of [[queue]] tables")
     queues: list[QueueSettings] = []
-    for i, entry in enumerate(raw):
-        where = f"queue[{i}]"
-        if not isinstance(entry, dict):
-            raise ConfigError(f"{where}: must be a table with name, sl_threshold_s, sl_target_pct")
-        unknown = sorted(set(entry) - {name for name, _ in QUEUE_FIELDS})
-        if unknown:
-            raise ConfigError(f"{where}.{unknown[0]}: unknown setting")
+    for where, raw_entry in _tables(raw, "queue"):
+        entry = _check_table(raw_entry, where, QUEUE_FIELDS, "name, sl_threshold_s, sl_target_pct")
         name = _text(entry, "name", "", where)
         if not name:
             raise ConfigError(f"{where}.name: required (the queue's name in queues.conf)")
@@ -364,9 +366,7 @@ def _is_loopback(host: str) -> bool:
 
 
 def _build_users(raw: Any) -> tuple[UserSettings, ...]:
-    if not isinstance(raw, list):
-        raise ConfigError("user: must be a list of [[user]] tables")
-    users = [_build_user(f"user[{i}]", entry) for i, entry in enumerate(raw)]
+    users = [_build_user(where, entry) for where, entry in _tables(raw, "user")]
     for attr in ("name", "email"):
         values = [getattr(u, attr) for u in users if getattr(u, attr)]
         dupes = sorted({v for v in values if values.count(v) > 1})
@@ -375,12 +375,8 @@ def _build_users(raw: Any) -> tuple[UserSettings, ...]:
     return tuple(users)
 
 
-def _build_user(where: str, entry: Any) -> UserSettings:
-    if not isinstance(entry, dict):
-        raise ConfigError(f"{where}: must be a table with name, role, queues, password_hash")
-    unknown = sorted(set(entry) - {name for name, _ in USER_FIELDS})
-    if unknown:
-        raise ConfigError(f"{where}.{unknown[0]}: unknown setting")
+def _build_user(where: str, raw: Any) -> UserSettings:
+    entry = _check_table(raw, where, USER_FIELDS, "name, role, queues, password_hash")
     name = _text(entry, "name", "", where)
     if not name:
         raise ConfigError(f"{where}.name: required")
@@ -442,12 +438,7 @@ def _secret(raw: Mapping[str, Any], key: str, env: Mapping[str, str]) -> str:
 def build_pbx(raw: Any, env: Mapping[str, str], where: str) -> PbxSettings:
     """One [[pbx]] table validated; errors name the field as `<where>.<field>`. The PBX
     console validates what an admin types with this same function (connections.py)."""
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{where}: must be a table with name, host, port, username, secret")
-    known = {name for name, _ in PBX_FIELDS}
-    unknown = sorted(set(raw) - known)
-    if unknown:
-        raise ConfigError(f"{where}.{unknown[0]}: unknown setting")
+    raw = _check_table(raw, where, PBX_FIELDS, "name, host, port, username, secret")
     name = _text(raw, "name", "", where)
     if not _NAME_RE.match(name):
         raise ConfigError(f"{where}.name: must be 1-64 letters, digits, '.', '_' or '-'")
