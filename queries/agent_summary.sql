@@ -11,8 +11,10 @@
 --   every queue it is a member of (a pause in some queues only leaves it taking calls from
 --   the others). logged_in_s and pause_s measure those times, unpaused_s = logged_in_s -
 --   pause_s, pause_by_reason_s splits pause_s by reason (the reason of the newest pause row;
---   '' for a pause without one). occupancy_pct = talk_total_s / unpaused_s (QueueMetrics'
---   convention as our brief states it: talk over logged-in time less pauses). The presence
+--   '' for a pause without one). occupancy_pct = observed talk / unpaused_s (QueueMetrics'
+--   convention as our brief states it: talk over logged-in time less pauses), where observed
+--   talk is the part of those stays' talk that falls in the agent's observed logged-in time,
+--   so talk taken while no presence was known never inflates it. The presence
 --   columns are NULL for an agent of whom no state is known in the range; a rate whose
 --   denominator is 0 is NULL. agents keeps the rows of the named agents only (it narrows the
 --   table, not what each row counts).
@@ -130,7 +132,7 @@ covered AS (
     WHERE g.hi IS NOT NULL AND s.hi >= g.hi
 ),
 device_time AS (
-    SELECT pbx, interface,
+    SELECT pbx, interface, lo, hi,
            date_diff('microsecond', lo, hi) / 1e6 AS secs,
            bool_or(present) AS logged_in,
            coalesce(bool_and(paused) FILTER (WHERE present), false) AS paused,
@@ -149,6 +151,30 @@ presence AS (
            coalesce(sum(d.secs) FILTER (WHERE d.logged_in AND d.paused), 0) AS pause_s
     FROM device_time AS d
     JOIN names AS n USING (pbx, interface)
+    GROUP BY n.agent
+),
+observed_talk AS (
+    -- Occupancy's talk: the talk of the answered stays above that falls in time the agent was
+    -- seen logged in (pieces are already clipped to the range and to now). Talk outside it
+    -- (history imported from queue_log, presence before Callboard started) has no logged-in
+    -- time to be set against, so it is left out rather than divided by a few seconds.
+    SELECT n.agent,
+           sum(date_diff('microsecond',
+                         greatest(d.lo, t.talk_lo),
+                         least(d.hi, t.talk_hi)) / 1e6) AS talk_s
+    FROM (
+        SELECT c.agent, c.answered_at AS talk_lo,
+               c.answered_at + to_microseconds(CAST(c.talk_s * 1e6 AS BIGINT)) AS talk_hi
+        FROM queue_calls AS c, p
+        WHERE c.outcome = 'answered' AND c.agent IS NOT NULL
+          AND c.answered_at IS NOT NULL AND c.talk_s > 0
+          AND ($start IS NULL OR c.entered_at >= CAST($start AS TIMESTAMPTZ))
+          AND ($end IS NULL OR c.entered_at < CAST($end AS TIMESTAMPTZ))
+          AND (p.queues IS NULL OR list_contains(p.queues, c.queue))
+    ) AS t
+    JOIN names AS n ON n.agent = t.agent
+    JOIN device_time AS d ON d.pbx = n.pbx AND d.interface = n.interface
+    WHERE d.logged_in AND d.lo < t.talk_hi AND d.hi > t.talk_lo
     GROUP BY n.agent
 ),
 pause_reasons AS (
@@ -179,7 +205,7 @@ SELECT e.agent,
        pr.logged_in_s,
        pr.pause_s,
        pr.logged_in_s - pr.pause_s AS unpaused_s,
-       100.0 * coalesce(c.talk_total_s, 0) / nullif(pr.logged_in_s - pr.pause_s, 0)
+       100.0 * coalesce(ot.talk_s, 0) / nullif(pr.logged_in_s - pr.pause_s, 0)
            AS occupancy_pct,
        CASE WHEN pr.agent IS NOT NULL
             THEN coalesce(pa.pause_by_reason_s, MAP {}) END AS pause_by_reason_s
@@ -188,5 +214,6 @@ LEFT JOIN calls AS c USING (agent)
 LEFT JOIN rings AS r USING (agent)
 LEFT JOIN presence AS pr USING (agent)
 LEFT JOIN pause_reasons AS pa USING (agent)
+LEFT JOIN observed_talk AS ot USING (agent)
 WHERE CAST($agents AS VARCHAR[]) IS NULL OR list_contains(CAST($agents AS VARCHAR[]), e.agent)
 ORDER BY e.agent

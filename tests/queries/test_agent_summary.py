@@ -12,12 +12,13 @@ The range is 07:00-11:00 UTC (14400 s) unless said otherwise. Member timelines:
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pandas as pd
 import pytest
 
 import queries
+from collectors.rows import MemberState, QueueCall
 from storage.store import Store
 from tests.queries.kpi_fixture import at, put_day
 from tests.queries.test_kpis import NAN, assert_rows
@@ -99,3 +100,40 @@ def test_the_last_state_holds_until_now(day: Store) -> None:
 def test_a_range_before_any_state_knows_no_presence(day: Store) -> None:
     frame = queries.run("agent_summary", day.cursor(), start=at("00:00:00"), end=at("05:00:00"))
     assert len(frame) == 0
+
+
+def _erin(store: Store, call_id: str, answered: str, talk: float) -> None:
+    start = at(answered) - timedelta(seconds=5)
+    store.put(QueueCall(
+        pbx="p", queue="support", call_id=call_id, linkedid=call_id, caller_num="555",
+        caller_name=None, entered_at=start, position=1, outcome="answered", wait_s=5,
+        answered_at=at(answered), agent="Erin", interface=None, talk_s=talk,
+        ended_by="agent", ended_at=at(answered) + timedelta(seconds=talk), ring_attempts=0,
+        source="queue_log", gap=False, left_position=None,
+    ))  # fmt: skip
+
+
+def test_talk_outside_observed_presence_does_not_count(store: Store) -> None:
+    # The demo's bug (occupancy 6,439 %): calls imported from queue_log, presence seen only
+    # for the last seconds of the range. Erin (static, PJSIP/1005) talks 08:00:00-08:05:00
+    # (300 s) and 10:59:00-10:59:40 (40 s); Callboard first sees her at 10:59:30, so 30 s
+    # observed logged in, of which 10 s (10:59:30-10:59:40) talking: 100 * 10 / 30, not
+    # 100 * 340 / 30 = 1133 %.
+    _erin(store, "e1", "08:00:00", 300)
+    _erin(store, "e2", "10:59:00", 40)
+    store.put(MemberState(
+        pbx="p", queue="support", interface="PJSIP/1005", member_name="Erin", status=1,
+        paused=False, paused_reason=None, in_call=False, calls_taken=0,
+        since=at("10:59:30"), present=True, penalty=0, ringinuse=False, membership="static",
+    ))  # fmt: skip
+    store.flush()
+    window = {"start": at("07:00:00"), "end": at("11:00:00")}
+    erin = queries.run("agent_summary", store.cursor(), **window).set_index("agent").loc["Erin"]
+    assert erin["talk_total_s"] == 340.0  # talk itself is still all the answered stays'
+    assert erin["logged_in_s"] == 30.0
+    assert erin["occupancy_pct"] == pytest.approx(100 * 10 / 30)
+    # A range with her talk but none of her presence: not known, never a huge percentage.
+    early = queries.run("agent_summary", store.cursor(), start=at("07:00:00"), end=at("09:00:00"))
+    row = early.set_index("agent").loc["Erin"]
+    assert row["talk_total_s"] == 300.0
+    assert pd.isna(row["logged_in_s"]) and pd.isna(row["occupancy_pct"])
