@@ -153,29 +153,54 @@ presence AS (
     JOIN names AS n USING (pbx, interface)
     GROUP BY n.agent
 ),
+logged_before AS (
+    -- Per device, the logged-in seconds before each piece: with it, the logged-in time up
+    -- to any instant is one ASOF lookup (below), linear where a range join of talk against
+    -- pieces is not.
+    SELECT pbx, interface, lo, hi, logged_in,
+           coalesce(sum(CASE WHEN logged_in THEN secs ELSE 0 END)
+                        OVER (PARTITION BY pbx, interface ORDER BY lo
+                              ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS before_s
+    FROM device_time
+),
+talks AS (
+    SELECT n.pbx, n.interface, n.agent, c.answered_at AS talk_lo,
+           c.answered_at + to_microseconds(CAST(c.talk_s * 1e6 AS BIGINT)) AS talk_hi
+    FROM queue_calls AS c
+    JOIN names AS n ON n.agent = c.agent, p
+    WHERE c.outcome = 'answered' AND c.answered_at IS NOT NULL AND c.talk_s > 0
+      AND ($start IS NULL OR c.entered_at >= CAST($start AS TIMESTAMPTZ))
+      AND ($end IS NULL OR c.entered_at < CAST($end AS TIMESTAMPTZ))
+      AND (p.queues IS NULL OR list_contains(p.queues, c.queue))
+),
+talk_edges AS (
+    -- Logged-in seconds up to each end of each talk: F(t) = the seconds before the piece
+    -- begun by t, plus its part up to t when logged in (0 when no piece has begun).
+    SELECT t.agent, t.talk_hi, 1 AS sign,
+           coalesce(a.before_s + CASE WHEN a.logged_in
+               THEN greatest(date_diff('microsecond', a.lo, least(t.talk_hi, a.hi)), 0) / 1e6
+               ELSE 0 END, 0) AS upto_s
+    FROM talks AS t
+    ASOF LEFT JOIN logged_before AS a
+      ON a.pbx = t.pbx AND a.interface = t.interface AND t.talk_hi >= a.lo
+    UNION ALL
+    SELECT t.agent, t.talk_lo, -1 AS sign,
+           coalesce(a.before_s + CASE WHEN a.logged_in
+               THEN greatest(date_diff('microsecond', a.lo, least(t.talk_lo, a.hi)), 0) / 1e6
+               ELSE 0 END, 0) AS upto_s
+    FROM talks AS t
+    ASOF LEFT JOIN logged_before AS a
+      ON a.pbx = t.pbx AND a.interface = t.interface AND t.talk_lo >= a.lo
+),
 observed_talk AS (
     -- Occupancy's talk: the talk of the answered stays above that falls in time the agent was
-    -- seen logged in (pieces are already clipped to the range and to now). Talk outside it
-    -- (history imported from queue_log, presence before Callboard started) has no logged-in
-    -- time to be set against, so it is left out rather than divided by a few seconds.
-    SELECT n.agent,
-           sum(date_diff('microsecond',
-                         greatest(d.lo, t.talk_lo),
-                         least(d.hi, t.talk_hi)) / 1e6) AS talk_s
-    FROM (
-        SELECT c.agent, c.answered_at AS talk_lo,
-               c.answered_at + to_microseconds(CAST(c.talk_s * 1e6 AS BIGINT)) AS talk_hi
-        FROM queue_calls AS c, p
-        WHERE c.outcome = 'answered' AND c.agent IS NOT NULL
-          AND c.answered_at IS NOT NULL AND c.talk_s > 0
-          AND ($start IS NULL OR c.entered_at >= CAST($start AS TIMESTAMPTZ))
-          AND ($end IS NULL OR c.entered_at < CAST($end AS TIMESTAMPTZ))
-          AND (p.queues IS NULL OR list_contains(p.queues, c.queue))
-    ) AS t
-    JOIN names AS n ON n.agent = t.agent
-    JOIN device_time AS d ON d.pbx = n.pbx AND d.interface = n.interface
-    WHERE d.logged_in AND d.lo < t.talk_hi AND d.hi > t.talk_lo
-    GROUP BY n.agent
+    -- seen logged in (pieces are already clipped to the range and to now), F(end) - F(start).
+    -- Talk outside it (history imported from queue_log, presence before Callboard started)
+    -- has no logged-in time to be set against, so it is left out rather than divided by a
+    -- few seconds.
+    SELECT agent, sum(sign * upto_s) AS talk_s
+    FROM talk_edges
+    GROUP BY agent
 ),
 pause_reasons AS (
     SELECT agent, map_from_entries(list((reason, secs) ORDER BY reason)) AS pause_by_reason_s
