@@ -48,7 +48,10 @@ def collected(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[Row], list
 async def _collect(settings: DemoSettings, queue_log: Path) -> tuple[list[Row], list[QueueCall]]:
     rows: list[Row] = []
     async with DemoPbx(settings) as pbx:
-        collector = AsteriskCollector(pbx.pbx_settings(ping_interval_s=2.0), rows.append)
+        # The demo and the collector share this event loop: at 1500x on a loaded machine a
+        # 2 s ping deadline was missed once, the link dropped and a call came back as a gap
+        # stay with no ended_by. Liveness is not what this test is about.
+        collector = AsteriskCollector(pbx.pbx_settings(ping_interval_s=10.0), rows.append)
         task = asyncio.create_task(collector.run())
         try:
             await asyncio.wait_for(pbx.quiet.wait(), 15)
@@ -56,6 +59,7 @@ async def _collect(settings: DemoSettings, queue_log: Path) -> tuple[list[Row], 
             expected = len(folded.calls)
             await _until(lambda: sum(isinstance(r, QueueCall) for r in rows) >= expected, 5)
             assert collector.tracker.unmatched == 0 and collector.status.state == "connected"
+            assert collector.status.reconnects == 0, collector.status.last_error
         finally:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
