@@ -24,8 +24,8 @@ __all__ = ["dataset_connection", "dataset_files", "load", "names", "read", "run"
 
 QUERY_DIR = Path(__file__).parent
 _PARAM_RE = re.compile(r"\$([a-z_][a-z0-9_]*)")
-# The values a parameter may take, checked before any query runs (the SQL maps them to an
-# INTERVAL with a CASE, and would quietly read anything else as NULL).
+# The values a parameter may take, checked before any query runs (the SQL casts `bucket` to
+# an INTERVAL, which would also take values no page offers, or fail on text).
 CHOICES: dict[str, tuple[str, ...]] = {
     "bucket": ("15 minutes", "30 minutes", "1 hour", "1 day", "1 week", "1 month"),
 }

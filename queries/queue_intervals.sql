@@ -18,15 +18,9 @@ WITH p AS (
            coalesce(CAST($short_abandon_s AS DOUBLE), 5) AS short_s,
            coalesce(CAST($exclude_short AS BOOLEAN), false) AS exclude_short,
            coalesce(CAST($tz AS VARCHAR), 'UTC') AS tz,
-           -- queries/__init__.py refuses any other value before the query runs.
-           CASE coalesce(CAST($bucket AS VARCHAR), '1 hour')
-               WHEN '15 minutes' THEN INTERVAL 15 MINUTE
-               WHEN '30 minutes' THEN INTERVAL 30 MINUTE
-               WHEN '1 hour' THEN INTERVAL 1 HOUR
-               WHEN '1 day' THEN INTERVAL 1 DAY
-               WHEN '1 week' THEN INTERVAL 7 DAY
-               WHEN '1 month' THEN INTERVAL 1 MONTH
-           END AS width
+           -- One of queries.CHOICES["bucket"] (checked before the query runs), read as an
+           -- INTERVAL: '1 month' stays a calendar month, '1 week' is 7 days.
+           CAST(coalesce(CAST($bucket AS VARCHAR), '1 hour') AS INTERVAL) AS width
 ),
 stays AS (
     SELECT c.queue, c.outcome, c.wait_s, c.talk_s, p.exclude_short,
