@@ -2,7 +2,8 @@
 
 `dataset_connection(folder)` opens an in-memory DuckDB whose tables are named like the store's
 (storage/schema.sql): each exported table is a view over exactly the files the export's
-manifest listed when the connection opened; a table never exported is an empty table. The same
+manifest listed when the connection opened; a table never exported is an empty table; the
+rollups (storage/rollups.py) are computed from the exported stays when it opens. The same
 `queries.run(name, con, ...)` then gives the same numbers as on the store, for the days the
 export holds, while the service runs and keeps writing its own file.
 
@@ -18,6 +19,7 @@ from pathlib import Path
 import duckdb
 
 from errors import StoreError
+from storage import rollups
 from storage.manifest import MANIFEST, read_manifest
 from storage.store import SCHEMA_SQL
 
@@ -42,6 +44,9 @@ def dataset_connection(folder: Path | str) -> duckdb.DuckDBPyConnection:
         con.execute("DROP TABLE IF EXISTS " + _known(con, table))
         relation = con.read_parquet(files, union_by_name=True)
         relation.create_view(table, replace=True)
+    # The rollups are not exported (derived data): computed here from the exported stays, as
+    # the store would, so that the KPI queries read them the same way.
+    rollups.rebuild(con)
     return con
 
 

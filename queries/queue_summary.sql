@@ -18,8 +18,10 @@
 --   "abandoned"), where Asterisk's "abandoned" is abandoned + timeout + exitempty, and "within
 --   SL" is judged on Asterisk's whole-second clock (whole epoch second of the answer or hang-up
 --   minus that of entering, which is wait_s itself for rows from queue_log); they ignore
---   exclude_short. Waits of lost stays cover every unanswered outcome; percentiles interpolate
---   linearly (numpy's default). abandon_position_avg is the mean position of abandoned stays
+--   exclude_short. Waits of lost stays cover every unanswered outcome; the wait percentiles are
+--   taken over the waits rounded up to the whole second (as Asterisk's holdtime and queue_log
+--   count them; for queue_log's stays nothing changes) and interpolate linearly (numpy's
+--   default); averages and maxima use the exact waits. abandon_position_avg is the mean position of abandoned stays
 --   when they hung up (QueueMetrics' "position at disconnection"; stays without it, e.g. from
 --   before it was recorded, are left out), abandon_entry_position_avg the one at entry. aht_s = talk_avg_s until wrap-up is recorded. A
 --   rate whose denominator is 0 is NULL.
@@ -29,88 +31,120 @@
 --   5), exclude_short (boolean, default false)
 WITH p AS (
     SELECT CAST($queues AS VARCHAR[]) AS queues,
-           coalesce(CAST($short_abandon_s AS DOUBLE), 5) AS short_s,
            coalesce(CAST($exclude_short AS BOOLEAN), false) AS exclude_short
 ),
-stays AS (
-    SELECT c.queue, c.entered_at, c.outcome, c.wait_s, c.talk_s, c.ended_by, c.position,
-           c.left_position, p.exclude_short, p.short_s,
-           coalesce(CAST($sl_s AS DOUBLE), t.sl_threshold_s, g.sl_threshold_s, 20) AS sl_s
-    FROM queue_calls AS c
-    CROSS JOIN p
-    -- The queue's own threshold (queue_thresholds, storage/schema.sql) unless sl_s is given.
-    LEFT JOIN queue_thresholds AS t ON t.pbx = c.pbx AND t.queue = c.queue
-    LEFT JOIN queue_thresholds AS g ON g.pbx IS NULL AND g.queue = c.queue
-    -- Bounds compared with the parameters themselves (constants once bound), not with p's
-    -- columns, so that DuckDB skips the row groups outside the range (zone maps).
-    WHERE ($start IS NULL OR c.entered_at >= CAST($start AS TIMESTAMPTZ))
-      AND ($end IS NULL OR c.entered_at < CAST($end AS TIMESTAMPTZ))
-      AND (p.queues IS NULL OR list_contains(p.queues, c.queue))
-),
-flagged AS (
-    SELECT queue, outcome, wait_s, talk_s, ended_by, position, left_position, exclude_short,
-           sl_s,
-           outcome = 'answered' AS answered,
-           coalesce(wait_s <= sl_s, false) AS within_sl,
-           -- app_queue.c compares time(NULL) - qe->start, both whole seconds, with servicelevel.
-           coalesce(floor(epoch(entered_at) + wait_s) - floor(epoch(entered_at)) <= sl_s, false)
-               AS within_sl_whole_s,
-           coalesce(outcome = 'abandoned' AND wait_s < short_s, false) AS short
-    FROM stays
+quarters AS (
+    -- The range's stays summed per quarter-hour (stay_quarters_in, storage/schema.sql): whole
+    -- quarters from the rollup, partial ones and other thresholds from the stays.
+    SELECT q.*, p.exclude_short
+    FROM stay_quarters_in($start, $end, CAST($sl_s AS DOUBLE),
+                          coalesce(CAST($short_abandon_s AS DOUBLE), 5)) AS q, p
+    WHERE p.queues IS NULL OR list_contains(p.queues, q.queue)
 ),
 per_queue AS (
     SELECT queue,
-           count(*) AS offered,
-           count(*) FILTER (WHERE answered) AS answered,
-           count(*) FILTER (WHERE outcome = 'abandoned') AS abandoned,
-           count(*) FILTER (WHERE outcome = 'timeout') AS timeout,
-           count(*) FILTER (WHERE outcome = 'exitempty') AS exitempty,
-           count(*) FILTER (WHERE outcome = 'exitwithkey') AS exitwithkey,
-           count(*) FILTER (WHERE outcome = 'unknown') AS unknown,
-           count(*) FILTER (WHERE short) AS short_abandons,
-           count(*) FILTER (WHERE short AND exclude_short) AS left_out,
-           count(*) FILTER (WHERE answered AND ended_by = 'transfer') AS transferred,
-           count(*) FILTER (WHERE answered AND within_sl) AS answered_within_sl,
-           count(*) FILTER (WHERE answered AND within_sl_whole_s) AS asterisk_completed_within_sl,
+           sum(stays) AS offered,
+           sum(stays) FILTER (WHERE outcome = 'answered') AS answered,
+           sum(stays) FILTER (WHERE outcome = 'abandoned') AS abandoned,
+           sum(stays) FILTER (WHERE outcome = 'timeout') AS timeout,
+           sum(stays) FILTER (WHERE outcome = 'exitempty') AS exitempty,
+           sum(stays) FILTER (WHERE outcome = 'exitwithkey') AS exitwithkey,
+           sum(stays) FILTER (WHERE outcome = 'unknown') AS unknown,
+           sum(stays) FILTER (WHERE short) AS short_abandons,
+           sum(stays) FILTER (WHERE short AND exclude_short) AS left_out,
+           sum(transferred) FILTER (WHERE outcome = 'answered') AS transferred,
+           sum(within_sl) FILTER (WHERE outcome = 'answered') AS answered_within_sl,
+           sum(within_sl_whole_s) FILTER (WHERE outcome = 'answered')
+               AS asterisk_completed_within_sl,
            -- Asterisk's record_abandoned() runs for ABANDON, EXITWITHTIMEOUT and EXITEMPTY.
-           count(*) FILTER (WHERE outcome IN ('abandoned', 'timeout', 'exitempty'))
+           sum(stays) FILTER (WHERE outcome IN ('abandoned', 'timeout', 'exitempty'))
                AS asterisk_abandoned,
-           count(*) FILTER (WHERE outcome IN ('abandoned', 'timeout', 'exitempty')
-                            AND within_sl_whole_s)
+           sum(within_sl_whole_s) FILTER (WHERE outcome IN ('abandoned', 'timeout', 'exitempty'))
                AS asterisk_abandoned_within_sl,
-           avg(wait_s) FILTER (WHERE answered) AS asa_s,
-           quantile_cont(wait_s, 0.5) FILTER (WHERE answered) AS wait_answered_p50_s,
-           quantile_cont(wait_s, 0.9) FILTER (WHERE answered) AS wait_answered_p90_s,
-           max(wait_s) FILTER (WHERE answered) AS wait_answered_max_s,
-           avg(wait_s) FILTER (WHERE NOT answered) AS wait_lost_avg_s,
-           quantile_cont(wait_s, 0.5) FILTER (WHERE NOT answered) AS wait_lost_p50_s,
-           quantile_cont(wait_s, 0.9) FILTER (WHERE NOT answered) AS wait_lost_p90_s,
-           max(wait_s) FILTER (WHERE NOT answered) AS wait_lost_max_s,
-           avg(wait_s) FILTER (WHERE outcome = 'abandoned') AS abandon_wait_avg_s,
-           avg(left_position) FILTER (WHERE outcome = 'abandoned') AS abandon_position_avg,
-           avg(position) FILTER (WHERE outcome = 'abandoned') AS abandon_entry_position_avg,
-           sum(talk_s) FILTER (WHERE answered) AS talk_total_s,
-           avg(talk_s) FILTER (WHERE answered) AS talk_avg_s,
-           min(sl_s) AS sl_min_s,
-           max(sl_s) AS sl_max_s
-    FROM flagged
+           sum(wait_sum_s) FILTER (WHERE outcome = 'answered')
+               / sum(waits) FILTER (WHERE outcome = 'answered') AS asa_s,
+           max(wait_max_s) FILTER (WHERE outcome = 'answered') AS wait_answered_max_s,
+           sum(wait_sum_s) FILTER (WHERE outcome <> 'answered')
+               / sum(waits) FILTER (WHERE outcome <> 'answered') AS wait_lost_avg_s,
+           max(wait_max_s) FILTER (WHERE outcome <> 'answered') AS wait_lost_max_s,
+           sum(wait_sum_s) FILTER (WHERE outcome = 'abandoned')
+               / sum(waits) FILTER (WHERE outcome = 'abandoned') AS abandon_wait_avg_s,
+           sum(left_position_sum) FILTER (WHERE outcome = 'abandoned')
+               / sum(left_positions) FILTER (WHERE outcome = 'abandoned')
+               AS abandon_position_avg,
+           sum(position_sum) FILTER (WHERE outcome = 'abandoned')
+               / sum(positions) FILTER (WHERE outcome = 'abandoned')
+               AS abandon_entry_position_avg,
+           sum(talk_sum_s) FILTER (WHERE outcome = 'answered' AND talks > 0) AS talk_total_s,
+           sum(talk_sum_s) FILTER (WHERE outcome = 'answered')
+               / sum(talks) FILTER (WHERE outcome = 'answered') AS talk_avg_s,
+           min(sl_min_s) AS sl_min_s,
+           max(sl_max_s) AS sl_max_s
+    FROM quarters
+    GROUP BY queue
+),
+waits AS (
+    -- The whole-second wait histogram of the range (stay_waits_in, storage/schema.sql).
+    SELECT w.queue, w.answered, w.wait_whole_s, sum(w.stays) AS n
+    FROM stay_waits_in($start, $end) AS w, p
+    WHERE p.queues IS NULL OR list_contains(p.queues, w.queue)
+    GROUP BY ALL
+),
+ranked AS (
+    SELECT *,
+           sum(n) OVER (PARTITION BY queue, answered ORDER BY wait_whole_s) AS upto,
+           sum(n) OVER (PARTITION BY queue, answered) - 1 AS last_rank
+    FROM waits
+),
+ranks AS (
+    -- quantile_cont's rule on a histogram: the value at 0-based rank r is the smallest wait
+    -- whose running count exceeds r; q interpolates between ranks floor(h) and floor(h) + 1,
+    -- h = (n - 1) * q.
+    SELECT queue, answered,
+           min(wait_whole_s) FILTER (WHERE upto > floor(last_rank * 0.5)) AS lo50,
+           min(wait_whole_s) FILTER (WHERE upto > floor(last_rank * 0.5) + 1) AS hi50,
+           any_value(last_rank * 0.5 - floor(last_rank * 0.5)) AS f50,
+           min(wait_whole_s) FILTER (WHERE upto > floor(last_rank * 0.9)) AS lo90,
+           min(wait_whole_s) FILTER (WHERE upto > floor(last_rank * 0.9) + 1) AS hi90,
+           any_value(last_rank * 0.9 - floor(last_rank * 0.9)) AS f90
+    FROM ranked
+    GROUP BY queue, answered
+),
+percentiles AS (
+    SELECT queue,
+           any_value(lo50 + f50 * (coalesce(hi50, lo50) - lo50)) FILTER (WHERE answered)
+               AS wait_answered_p50_s,
+           any_value(lo90 + f90 * (coalesce(hi90, lo90) - lo90)) FILTER (WHERE answered)
+               AS wait_answered_p90_s,
+           any_value(lo50 + f50 * (coalesce(hi50, lo50) - lo50)) FILTER (WHERE NOT answered)
+               AS wait_lost_p50_s,
+           any_value(lo90 + f90 * (coalesce(hi90, lo90) - lo90)) FILTER (WHERE NOT answered)
+               AS wait_lost_p90_s
+    FROM ranks
     GROUP BY queue
 )
-SELECT queue, offered, answered, abandoned, timeout,
-       100.0 * answered_within_sl / nullif(answered, 0) AS sl_answered_pct,
-       100.0 * answered_within_sl / nullif(offered - left_out, 0) AS sl_inclusive_pct,
-       asa_s,
-       100.0 * (abandoned - left_out) / nullif(offered - left_out, 0) AS abandon_rate_pct,
-       exitempty, exitwithkey, unknown, short_abandons, transferred, answered_within_sl,
-       100.0 * asterisk_completed_within_sl / nullif(answered, 0) AS sl_asterisk_perf_pct,
-       100.0 * (asterisk_completed_within_sl + asterisk_abandoned_within_sl)
-           / nullif(answered + asterisk_abandoned, 0) AS sl_asterisk_perf2_pct,
-       wait_answered_p50_s, wait_answered_p90_s, wait_answered_max_s,
-       wait_lost_avg_s, wait_lost_p50_s, wait_lost_p90_s, wait_lost_max_s,
-       abandon_wait_avg_s, abandon_position_avg,
-       talk_total_s, talk_avg_s, talk_avg_s AS aht_s,
+SELECT q.queue,
+       whole(q.offered) AS offered, whole(q.answered) AS answered,
+       whole(q.abandoned) AS abandoned, whole(q.timeout) AS timeout,
+       100.0 * q.answered_within_sl / nullif(q.answered, 0) AS sl_answered_pct,
+       100.0 * q.answered_within_sl / nullif(q.offered - whole(q.left_out), 0)
+           AS sl_inclusive_pct,
+       q.asa_s,
+       100.0 * (whole(q.abandoned) - whole(q.left_out)) / nullif(q.offered - whole(q.left_out), 0)
+           AS abandon_rate_pct,
+       whole(q.exitempty) AS exitempty, whole(q.exitwithkey) AS exitwithkey,
+       whole(q.unknown) AS unknown, whole(q.short_abandons) AS short_abandons,
+       whole(q.transferred) AS transferred, whole(q.answered_within_sl) AS answered_within_sl,
+       100.0 * q.asterisk_completed_within_sl / nullif(q.answered, 0) AS sl_asterisk_perf_pct,
+       100.0 * (whole(q.asterisk_completed_within_sl) + whole(q.asterisk_abandoned_within_sl))
+           / nullif(whole(q.answered) + whole(q.asterisk_abandoned), 0) AS sl_asterisk_perf2_pct,
+       w.wait_answered_p50_s, w.wait_answered_p90_s, q.wait_answered_max_s,
+       q.wait_lost_avg_s, w.wait_lost_p50_s, w.wait_lost_p90_s, q.wait_lost_max_s,
+       q.abandon_wait_avg_s, q.abandon_position_avg,
+       q.talk_total_s, q.talk_avg_s, q.talk_avg_s AS aht_s,
        -- NULL when the queue's stays were judged by different thresholds (one per PBX).
-       CASE WHEN sl_min_s = sl_max_s THEN sl_min_s END AS sl_threshold_s,
-       abandon_entry_position_avg
-FROM per_queue
-ORDER BY queue
+       CASE WHEN q.sl_min_s = q.sl_max_s THEN q.sl_min_s END AS sl_threshold_s,
+       q.abandon_entry_position_avg
+FROM per_queue AS q
+LEFT JOIN percentiles AS w USING (queue)
+ORDER BY q.queue

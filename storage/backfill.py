@@ -13,11 +13,13 @@ import functools
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 import duckdb
 
 from collectors.rows import QueueCall, RingAttempt
+from storage import rollups
 from storage.queue_log import MAX_LINE_CHARS, OVERSIZED_LINE, QueueLogFolder
 from storage.store import Store, to_arrow
 
@@ -136,6 +138,10 @@ def write_new(
         con.execute("INSERT INTO ring_attempts SELECT a.* FROM new_attempts a "
                     "SEMI JOIN fresh USING (pbx, queue, call_id)")  # fmt: skip
         con.execute("DROP TABLE fresh; DROP TABLE replaced")
+        if added or replaced:  # the buckets of the new stays and of the gap stays they replace
+            window = timedelta(seconds=SAME_STAY_WINDOW_S)
+            shifts = (-window, timedelta(0), window)
+            rollups.refresh(con, (c.entered_at + d for c in unique.values() for d in shifts))
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")

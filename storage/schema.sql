@@ -209,3 +209,138 @@ CREATE TABLE IF NOT EXISTS store_gaps (
     rows_dropped BIGINT NOT NULL,
     detail       VARCHAR NOT NULL
 );
+
+-- ---------------------------------------------------------------------------------------------
+-- Rollups: the stays summed per queue and time bucket, so that a month or a year of history
+-- reads thousands of rows instead of millions (bench/README.md, "Queries"). They are derived
+-- data, a pure function of queue_calls and queue_thresholds: the store recomputes the buckets a
+-- write touches in the same transaction (storage/rollups.py), and rebuilds them whole when a
+-- queue's threshold changes or their totals disagree with queue_calls at open. The KPI queries
+-- read a range as its whole buckets from the rollup plus its partial edges computed from the
+-- stays by the same macro (`stay_quarters_in`, `stay_waits_in`), so every figure has one
+-- definition whichever way it is read.
+
+-- Buckets are cut on the UTC epoch: a quarter-hour bucket lies inside one local quarter-hour in
+-- every zone whose offset is a multiple of 15 minutes (all of today's), so per-interval and
+-- weekday-by-hour figures in any such zone come from whole buckets.
+CREATE OR REPLACE MACRO bucket_floor(t, width_s) AS
+    CASE WHEN isinf(t) THEN t ELSE to_timestamp(floor(epoch(t) / width_s) * width_s) END;
+CREATE OR REPLACE MACRO bucket_ceil(t, width_s) AS
+    CASE WHEN isinf(t) THEN t ELSE to_timestamp(ceil(epoch(t) / width_s) * width_s) END;
+-- A query's optional bounds as timestamps, open ends as infinities.
+CREATE OR REPLACE MACRO range_lo(t) AS coalesce(CAST(t AS TIMESTAMPTZ), '-infinity'::TIMESTAMPTZ);
+CREATE OR REPLACE MACRO range_hi(t) AS coalesce(CAST(t AS TIMESTAMPTZ), 'infinity'::TIMESTAMPTZ);
+
+-- Each stay with the service-level threshold it is judged by (sl_s): sl_override when given, else its
+-- queue's own (queue_thresholds: this PBX's row, else the row for every PBX), else 20 s.
+CREATE OR REPLACE MACRO queue_calls_judged(lo, hi, sl_override) AS TABLE
+SELECT c.*, coalesce(CAST(sl_override AS DOUBLE), t.sl_threshold_s, g.sl_threshold_s, 20) AS sl_s
+FROM queue_calls AS c
+LEFT JOIN queue_thresholds AS t ON t.pbx = c.pbx AND t.queue = c.queue
+LEFT JOIN queue_thresholds AS g ON g.pbx IS NULL AND g.queue = c.queue
+WHERE c.entered_at >= lo AND c.entered_at < hi;
+
+-- The stays that entered in [lo, hi) summed per PBX, queue, UTC quarter-hour, outcome and short
+-- abandon (abandoned with wait_s < short_under). Every figure is a count,
+-- sum, min or max, so buckets and edges add up. within_sl counts wait_s <= sl_s; within_sl_whole_s
+-- the same on Asterisk's whole-second clock (see queue_summary).
+CREATE OR REPLACE MACRO stay_quarters_of(lo, hi, sl_override, short_under) AS TABLE
+SELECT pbx, queue, bucket_floor(entered_at, 900) AS bucket, outcome,
+       coalesce(outcome = 'abandoned' AND wait_s < short_under, false) AS short,
+       count(*) AS stays,
+       count(wait_s) AS waits,
+       sum(wait_s) AS wait_sum_s,
+       max(wait_s) AS wait_max_s,
+       count(talk_s) AS talks,
+       sum(talk_s) AS talk_sum_s,
+       count(*) FILTER (WHERE ended_by = 'transfer') AS transferred,
+       count(*) FILTER (WHERE wait_s <= sl_s) AS within_sl,
+       -- app_queue.c compares time(NULL) - qe->start, both whole seconds, with servicelevel.
+       count(*) FILTER (WHERE floor(epoch(entered_at) + wait_s) - floor(epoch(entered_at)) <= sl_s)
+           AS within_sl_whole_s,
+       count(position) AS positions,
+       sum(position) AS position_sum,
+       count(left_position) AS left_positions,
+       sum(left_position) AS left_position_sum,
+       min(sl_s) AS sl_min_s,
+       max(sl_s) AS sl_max_s
+FROM queue_calls_judged(lo, hi, sl_override)
+GROUP BY ALL;
+
+-- The stays that entered in [lo, hi) counted per PBX, queue, UTC day, answered or not and wait
+-- rounded up to the whole second: the histogram of wait percentiles and wait bands (for whole
+-- seconds a and b, a < wait_s <= b exactly when a < ceil(wait_s) <= b).
+CREATE OR REPLACE MACRO stay_waits_of(lo, hi) AS TABLE
+SELECT pbx, queue, bucket_floor(entered_at, 86400) AS bucket, outcome = 'answered' AS answered,
+       CAST(ceil(wait_s) AS INTEGER) AS wait_whole_s, count(*) AS stays
+FROM queue_calls
+WHERE entered_at >= lo AND entered_at < hi AND wait_s IS NOT NULL
+GROUP BY ALL;
+
+-- The macros' rows at the stored thresholds (each queue's own; short abandons under 5 s).
+CREATE TABLE IF NOT EXISTS stay_quarters (
+    pbx               VARCHAR NOT NULL,
+    queue             VARCHAR NOT NULL,
+    bucket            TIMESTAMPTZ NOT NULL,
+    outcome           VARCHAR NOT NULL,
+    short             BOOLEAN NOT NULL,
+    stays             BIGINT NOT NULL,
+    waits             BIGINT NOT NULL,
+    wait_sum_s        DOUBLE,
+    wait_max_s        DOUBLE,
+    talks             BIGINT NOT NULL,
+    talk_sum_s        DOUBLE,
+    transferred       BIGINT NOT NULL,
+    within_sl         BIGINT NOT NULL,
+    within_sl_whole_s BIGINT NOT NULL,
+    positions         BIGINT NOT NULL,
+    position_sum      HUGEINT,
+    left_positions    BIGINT NOT NULL,
+    left_position_sum HUGEINT,
+    sl_min_s          DOUBLE,
+    sl_max_s          DOUBLE
+);
+CREATE TABLE IF NOT EXISTS stay_waits (
+    pbx          VARCHAR NOT NULL,
+    queue        VARCHAR NOT NULL,
+    bucket       TIMESTAMPTZ NOT NULL,
+    answered     BOOLEAN NOT NULL,
+    wait_whole_s INTEGER NOT NULL,
+    stays        BIGINT NOT NULL
+);
+
+-- A range [start, end) read from a rollup: its whole buckets from the table, its partial edges
+-- (and the whole range when `stored` is false: figures at thresholds other than the stored
+-- ones) from the stays. [q0, q1) are the whole buckets: when q0 >= q1 there are none and the
+-- two edges [t0, min(q0, t1)) and [max(q0, q1), t1) cover the range between them.
+CREATE OR REPLACE MACRO rollup_q0(start, width_s, stored) AS
+    CASE WHEN stored THEN bucket_ceil(range_lo(start), width_s) ELSE 'infinity'::TIMESTAMPTZ END;
+CREATE OR REPLACE MACRO rollup_q1(stop, width_s) AS bucket_floor(range_hi(stop), width_s);
+
+CREATE OR REPLACE MACRO stay_quarters_in(start, stop, sl_override, short_under) AS TABLE
+SELECT * FROM stay_quarters
+WHERE sl_override IS NULL AND short_under = 5
+  AND bucket >= rollup_q0(start, 900, true) AND bucket < rollup_q1(stop, 900)
+UNION ALL
+SELECT * FROM stay_quarters_of(
+    range_lo(start),
+    least(rollup_q0(start, 900, sl_override IS NULL AND short_under = 5), range_hi(stop)),
+    sl_override, short_under)
+UNION ALL
+SELECT * FROM stay_quarters_of(
+    greatest(rollup_q0(start, 900, sl_override IS NULL AND short_under = 5),
+             rollup_q1(stop, 900)),
+    range_hi(stop), sl_override, short_under);
+
+CREATE OR REPLACE MACRO stay_waits_in(start, stop) AS TABLE
+SELECT * FROM stay_waits
+WHERE bucket >= rollup_q0(start, 86400, true) AND bucket < rollup_q1(stop, 86400)
+UNION ALL
+SELECT * FROM stay_waits_of(range_lo(start),
+                            least(rollup_q0(start, 86400, true), range_hi(stop)))
+UNION ALL
+SELECT * FROM stay_waits_of(greatest(rollup_q0(start, 86400, true), rollup_q1(stop, 86400)),
+                            range_hi(stop));
+
+-- A sum of rollup counts as a count: 0 when there was nothing to sum, BIGINT like count().
+CREATE OR REPLACE MACRO whole(n) AS CAST(coalesce(n, 0) AS BIGINT);

@@ -30,9 +30,10 @@ from typing import Any, TypeVar, cast
 import duckdb
 import pyarrow as pa
 
-from collectors.rows import ROW_TYPES, QueueParams, Row
+from collectors.rows import ROW_TYPES, QueueCall, QueueParams, Row
 from errors import StoreBusyError, StoreError
 from settings import AgentSettings, QueueSettings
+from storage import rollups
 from storage.overflow import Overflow, StoreGap
 
 log = logging.getLogger(__name__)
@@ -116,11 +117,12 @@ class Store:
     # -- lifecycle -------------------------------------------------------------------------
     def open(self) -> Store:
         """Open (or create) the file, apply the schema, load the agent map and the queue
-        targets, start the writer."""
+        targets, bring the rollups up to date, start the writer."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._con = connect(self.path)
         self._con.execute(SCHEMA_SQL.read_text())
         self._load_config(self.agents, self.queues)
+        rollups.check(self._con)
         self._thread = threading.Thread(target=self._run, name="store-writer", daemon=True)
         self._thread.start()
         global _current
@@ -320,6 +322,8 @@ class Store:
                 con.register("batch", to_arrow(cls, rows))
                 con.execute(_INSERTS[cls])
                 con.unregister("batch")
+            if QueueCall in groups:  # the stays' rollup buckets, in the same transaction
+                rollups.refresh(con, (cast(QueueCall, c).entered_at for c in groups[QueueCall]))
             if QueueParams in groups:  # a queue's servicelevel may have changed
                 refresh_thresholds(con)
             if gap is not None:
@@ -343,9 +347,16 @@ class Store:
 
 def refresh_thresholds(con: duckdb.DuckDBPyConnection) -> None:
     """Recompute the table queue_thresholds from its rule (the view queue_thresholds_rule in
-    storage/schema.sql), inside the caller's transaction."""
+    storage/schema.sql), inside the caller's transaction; a changed threshold rebuilds the
+    rollups, which count stays within it."""
+    before = con.execute(_THRESHOLDS).fetchall()
     con.execute("DELETE FROM queue_thresholds")
     con.execute("INSERT INTO queue_thresholds SELECT * FROM queue_thresholds_rule")
+    if con.execute(_THRESHOLDS).fetchall() != before:
+        rollups.rebuild(con)
+
+
+_THRESHOLDS = "SELECT pbx, queue, sl_threshold_s FROM queue_thresholds ORDER BY ALL"
 
 
 def to_arrow(cls: type[Row], rows: Sequence[Row]) -> pa.Table:

@@ -1,0 +1,113 @@
+"""Rollups: stays summed per queue and time bucket, kept equal to queue_calls by the writer.
+
+The tables and the macros that compute their rows are in storage/schema.sql (`stay_quarters`:
+per UTC quarter-hour, every additive figure; `stay_waits`: per UTC day, the whole-second wait
+histogram). A rollup row is a pure function of the stays of its bucket and of the queues'
+thresholds, so keeping it right is one rule: whoever changes stays recomputes their buckets in
+the same transaction (`refresh`), and a threshold change recomputes everything (`rebuild`).
+`check` rebuilds when the totals disagree with queue_calls (a file written before rollups
+existed, or rows written by hand), so a reader never meets a stale rollup.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import duckdb
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Rollup:
+    table: str
+    width: timedelta
+    insert: str  # recompute [lo, hi) from the stays, at the stored thresholds
+    delete: str
+
+
+def _rollup(table: str, width_s: int, args: str) -> Rollup:
+    # Fixed names only (this module's constants); values are bound parameters.
+    return Rollup(
+        table=table,
+        width=timedelta(seconds=width_s),
+        # In bucket order, so that zone maps let a range skip the other buckets.
+        insert=f"INSERT INTO {table} SELECT * FROM {table}_of($lo, $hi{args}) ORDER BY bucket",  # noqa: S608
+        delete=f"DELETE FROM {table} WHERE bucket >= $lo AND bucket < $hi",  # noqa: S608
+    )
+
+
+ROLLUPS = (
+    _rollup("stay_quarters", 900, ", NULL, 5"),
+    _rollup("stay_waits", 86400, ""),
+)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _floor(t: datetime, width: timedelta) -> datetime:
+    return t - (t - _EPOCH) % width
+
+
+def refresh(con: duckdb.DuckDBPyConnection, times: Iterable[datetime]) -> None:
+    """Recompute every rollup bucket holding one of `times` (stays' entered_at), inside the
+    caller's transaction. Consecutive buckets are recomputed as one range."""
+    stamps = sorted(set(times))
+    if not stamps:
+        return
+    for r in ROLLUPS:
+        for lo, hi in _runs((_floor(t, r.width) for t in stamps), r.width):
+            params = {"lo": lo, "hi": hi}
+            con.execute(r.delete, params)
+            con.execute(r.insert, params)
+
+
+def _runs(buckets: Iterable[datetime], width: timedelta) -> list[tuple[datetime, datetime]]:
+    """Sorted bucket starts as [lo, hi) ranges of consecutive buckets."""
+    runs: list[tuple[datetime, datetime]] = []
+    for b in buckets:
+        if runs and b <= runs[-1][1]:
+            runs[-1] = (runs[-1][0], max(runs[-1][1], b + width))
+        else:
+            runs.append((b, b + width))
+    return runs
+
+
+def rebuild(con: duckdb.DuckDBPyConnection) -> None:
+    """Recompute every rollup from all the stays, inside the caller's transaction."""
+    started = time.monotonic()
+    everything = {"lo": datetime.min.replace(tzinfo=UTC), "hi": datetime.max.replace(tzinfo=UTC)}
+    for r in ROLLUPS:
+        con.execute(f"DELETE FROM {r.table}")  # noqa: S608 (fixed names)
+        con.execute(r.insert, everything)
+    log.info("rollups rebuilt in %.1f s", time.monotonic() - started)
+
+
+def stale(con: duckdb.DuckDBPyConnection) -> bool:
+    """True when a rollup's stay count differs from queue_calls'."""
+    row = con.execute(
+        "SELECT (SELECT count(*) FROM queue_calls), "
+        "(SELECT coalesce(sum(stays), 0) FROM stay_quarters), "
+        "(SELECT count(*) FROM queue_calls WHERE wait_s IS NOT NULL), "
+        "(SELECT coalesce(sum(stays), 0) FROM stay_waits)"
+    ).fetchone()
+    assert row is not None
+    return bool(row[0] != row[1] or row[2] != row[3])
+
+
+def check(con: duckdb.DuckDBPyConnection) -> bool:
+    """Rebuild the rollups when they disagree with queue_calls; True when it did."""
+    if not stale(con):
+        return False
+    log.info("rollups out of date with queue_calls: rebuilding")
+    con.execute("BEGIN TRANSACTION")
+    try:
+        rebuild(con)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return True
