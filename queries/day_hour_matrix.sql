@@ -12,7 +12,6 @@
 --   5), exclude_short (boolean, default false), tz (IANA zone, default UTC)
 WITH p AS (
     SELECT CAST($queues AS VARCHAR[]) AS queues,
-           coalesce(CAST($short_abandon_s AS DOUBLE), 5) AS short_s,
            coalesce(CAST($exclude_short AS BOOLEAN), false) AS exclude_short,
            coalesce(CAST($tz AS VARCHAR), 'UTC') AS tz
 ),
@@ -24,42 +23,32 @@ cells AS (
     FROM days AS d
     CROSS JOIN range(24) AS h
 ),
-stays AS (
-    SELECT isodow(timezone(p.tz, c.entered_at)) AS weekday,
-           hour(timezone(p.tz, c.entered_at)) AS hour,
-           c.outcome = 'answered' AS answered,
-           c.outcome = 'answered'
-               AND coalesce(c.wait_s <= coalesce(CAST($sl_s AS DOUBLE), t.sl_threshold_s,
-                                                 g.sl_threshold_s, 20), false) AS within_sl,
-           p.exclude_short AND c.outcome = 'abandoned' AND coalesce(c.wait_s < p.short_s, false)
-               AS left_out
-    FROM queue_calls AS c
-    CROSS JOIN p
-    -- The queue's own threshold (queue_thresholds, storage/schema.sql) unless sl_s is given.
-    LEFT JOIN queue_thresholds AS t ON t.pbx = c.pbx AND t.queue = c.queue
-    LEFT JOIN queue_thresholds AS g ON g.pbx IS NULL AND g.queue = c.queue
-    -- Bounds compared with the parameters themselves (constants once bound), not with p's
-    -- columns, so that DuckDB skips the row groups outside the range (zone maps).
-    WHERE ($start IS NULL OR c.entered_at >= CAST($start AS TIMESTAMPTZ))
-      AND ($end IS NULL OR c.entered_at < CAST($end AS TIMESTAMPTZ))
-      AND (p.queues IS NULL OR list_contains(p.queues, c.queue))
+quarters AS (
+    -- The range's stays summed per UTC quarter-hour (stay_quarters_in, storage/schema.sql);
+    -- each quarter lies inside one local hour.
+    SELECT isodow(timezone(p.tz, q.bucket)) AS weekday,
+           hour(timezone(p.tz, q.bucket)) AS hour,
+           q.outcome, q.stays, q.within_sl, q.short AND p.exclude_short AS left_out
+    FROM stay_quarters_in($start, $end, CAST($sl_s AS DOUBLE),
+                          coalesce(CAST($short_abandon_s AS DOUBLE), 5)) AS q, p
+    WHERE p.queues IS NULL OR list_contains(p.queues, q.queue)
 ),
 counted AS (
-    -- Stays are counted per cell first; the grid then joins 168 small rows, not every stay.
+    -- Quarters are counted per cell first; the grid then joins 168 small rows.
     SELECT weekday, hour,
-           count(*) AS offered,
-           count(*) FILTER (WHERE answered) AS answered,
-           count(*) FILTER (WHERE within_sl) AS answered_within_sl,
-           count(*) FILTER (WHERE left_out) AS left_out
-    FROM stays
+           sum(stays) AS offered,
+           sum(stays) FILTER (WHERE outcome = 'answered') AS answered,
+           sum(within_sl) FILTER (WHERE outcome = 'answered') AS answered_within_sl,
+           sum(stays) FILTER (WHERE left_out) AS left_out
+    FROM quarters
     GROUP BY weekday, hour
 ),
 filled AS (
     SELECT x.weekday, x.day, x.hour,
-           coalesce(n.offered, 0) AS offered,
-           coalesce(n.answered, 0) AS answered,
-           coalesce(n.answered_within_sl, 0) AS answered_within_sl,
-           coalesce(n.left_out, 0) AS left_out
+           whole(n.offered) AS offered,
+           whole(n.answered) AS answered,
+           whole(n.answered_within_sl) AS answered_within_sl,
+           whole(n.left_out) AS left_out
     FROM cells AS x
     LEFT JOIN counted AS n ON n.weekday = x.weekday AND n.hour = x.hour
 )

@@ -7,6 +7,7 @@
 --   latter two). bucket_start is the interval's start as wall-clock time in tz (a timestamp
 --   without zone): intervals are cut on local time, so days, weeks (starting Monday) and
 --   months follow tz, and on the night clocks go back one local hour holds two real hours.
+--   (Read from UTC quarter-hours: exact in every zone whose offset is a multiple of 15 min.)
 --   Intervals without stays are absent. A rate whose denominator is 0 is NULL.
 -- params: start, end (timestamps, optional: entered_at in [start, end)), queues (list of queue
 --   names, optional: all), sl_s (seconds, optional: one threshold for every
@@ -15,44 +16,36 @@
 --   1 week or 1 month; default 1 hour), tz (IANA zone, default UTC)
 WITH p AS (
     SELECT CAST($queues AS VARCHAR[]) AS queues,
-           coalesce(CAST($short_abandon_s AS DOUBLE), 5) AS short_s,
            coalesce(CAST($exclude_short AS BOOLEAN), false) AS exclude_short,
            coalesce(CAST($tz AS VARCHAR), 'UTC') AS tz,
            -- One of queries.CHOICES["bucket"] (checked before the query runs), read as an
            -- INTERVAL: '1 month' stays a calendar month, '1 week' is 7 days.
            CAST(coalesce(CAST($bucket AS VARCHAR), '1 hour') AS INTERVAL) AS width
 ),
-stays AS (
-    SELECT c.queue, c.outcome, c.wait_s, c.talk_s, p.exclude_short,
+quarters AS (
+    -- The range's stays summed per UTC quarter-hour (stay_quarters_in, storage/schema.sql);
+    -- each quarter lies inside one local interval of 15 minutes or more.
+    SELECT q.*, p.exclude_short,
            -- time_bucket aligns weeks on Monday 2000-01-03 and months on the 1st.
-           time_bucket(p.width, timezone(p.tz, c.entered_at)) AS bucket_start,
-           c.outcome = 'answered' AS answered,
-           coalesce(c.wait_s <= coalesce(CAST($sl_s AS DOUBLE), t.sl_threshold_s,
-                                           g.sl_threshold_s, 20), false) AS within_sl,
-           coalesce(c.outcome = 'abandoned' AND c.wait_s < p.short_s, false) AS short
-    FROM queue_calls AS c
-    CROSS JOIN p
-    -- The queue's own threshold (queue_thresholds, storage/schema.sql) unless sl_s is given.
-    LEFT JOIN queue_thresholds AS t ON t.pbx = c.pbx AND t.queue = c.queue
-    LEFT JOIN queue_thresholds AS g ON g.pbx IS NULL AND g.queue = c.queue
-    -- Bounds compared with the parameters themselves (constants once bound), not with p's
-    -- columns, so that DuckDB skips the row groups outside the range (zone maps).
-    WHERE ($start IS NULL OR c.entered_at >= CAST($start AS TIMESTAMPTZ))
-      AND ($end IS NULL OR c.entered_at < CAST($end AS TIMESTAMPTZ))
-      AND (p.queues IS NULL OR list_contains(p.queues, c.queue))
+           time_bucket(p.width, timezone(p.tz, q.bucket)) AS bucket_start
+    FROM stay_quarters_in($start, $end, CAST($sl_s AS DOUBLE),
+                          coalesce(CAST($short_abandon_s AS DOUBLE), 5)) AS q, p
+    WHERE p.queues IS NULL OR list_contains(p.queues, q.queue)
 ),
 per_bucket AS (
     SELECT queue, bucket_start,
-           count(*) AS offered,
-           count(*) FILTER (WHERE answered) AS answered,
-           count(*) FILTER (WHERE outcome = 'abandoned') AS abandoned,
-           count(*) FILTER (WHERE outcome = 'timeout') AS timeout,
-           count(*) FILTER (WHERE short) AS short_abandons,
-           count(*) FILTER (WHERE answered AND within_sl) AS answered_within_sl,
-           count(*) FILTER (WHERE short AND exclude_short) AS left_out,
-           avg(wait_s) FILTER (WHERE answered) AS asa_s,
-           avg(talk_s) FILTER (WHERE answered) AS talk_avg_s
-    FROM stays
+           whole(sum(stays)) AS offered,
+           whole(sum(stays) FILTER (WHERE outcome = 'answered')) AS answered,
+           whole(sum(stays) FILTER (WHERE outcome = 'abandoned')) AS abandoned,
+           whole(sum(stays) FILTER (WHERE outcome = 'timeout')) AS timeout,
+           whole(sum(stays) FILTER (WHERE short)) AS short_abandons,
+           whole(sum(within_sl) FILTER (WHERE outcome = 'answered')) AS answered_within_sl,
+           whole(sum(stays) FILTER (WHERE short AND exclude_short)) AS left_out,
+           sum(wait_sum_s) FILTER (WHERE outcome = 'answered')
+               / sum(waits) FILTER (WHERE outcome = 'answered') AS asa_s,
+           sum(talk_sum_s) FILTER (WHERE outcome = 'answered')
+               / sum(talks) FILTER (WHERE outcome = 'answered') AS talk_avg_s
+    FROM quarters
     GROUP BY queue, bucket_start
 )
 SELECT queue, bucket_start, offered, answered, abandoned, timeout,

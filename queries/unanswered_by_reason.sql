@@ -11,28 +11,24 @@
 -- params: start, end (timestamps, optional: entered_at in [start, end)), queues (list of queue
 --   names, optional: all), short_abandon_s (seconds, default 5)
 WITH p AS (
-    SELECT CAST($queues AS VARCHAR[]) AS queues,
-           coalesce(CAST($short_abandon_s AS DOUBLE), 5) AS short_s
+    SELECT CAST($queues AS VARCHAR[]) AS queues
 ),
 reasons(reason, rank) AS (
     VALUES ('abandoned', 1), ('short_abandon', 2), ('timeout', 3), ('exitempty', 4),
            ('exitwithkey', 5), ('unknown', 6)
 ),
-stays AS (
-    SELECT c.queue, c.wait_s,
-           CASE WHEN c.outcome = 'abandoned' AND coalesce(c.wait_s < p.short_s, false)
-                THEN 'short_abandon' ELSE c.outcome END AS reason
-    FROM queue_calls AS c, p
-    -- Bounds compared with the parameters themselves (constants once bound), not with p's
-    -- columns, so that DuckDB skips the row groups outside the range (zone maps).
-    WHERE ($start IS NULL OR c.entered_at >= CAST($start AS TIMESTAMPTZ))
-      AND ($end IS NULL OR c.entered_at < CAST($end AS TIMESTAMPTZ))
-      AND (p.queues IS NULL OR list_contains(p.queues, c.queue))
+quarters AS (
+    -- The range's stays summed per UTC quarter-hour (stay_quarters_in, storage/schema.sql).
+    SELECT q.queue, q.stays, q.waits, q.wait_sum_s,
+           CASE WHEN q.short THEN 'short_abandon' ELSE q.outcome END AS reason
+    FROM stay_quarters_in($start, $end, NULL,
+                          coalesce(CAST($short_abandon_s AS DOUBLE), 5)) AS q, p
+    WHERE p.queues IS NULL OR list_contains(p.queues, q.queue)
 ),
 counted AS (
     -- Stays are counted per queue and reason first; the reasons grid then joins a few rows.
-    SELECT queue, reason, count(*) AS calls, avg(wait_s) AS wait_avg_s
-    FROM stays
+    SELECT queue, reason, whole(sum(stays)) AS calls, sum(wait_sum_s) / sum(waits) AS wait_avg_s
+    FROM quarters
     GROUP BY queue, reason
 ),
 per_queue AS (

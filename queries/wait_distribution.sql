@@ -17,39 +17,31 @@ bands(band, from_s, to_s) AS (
     VALUES ('0-10', 0, 10), ('10-20', 10, 20), ('20-30', 20, 30), ('30-45', 30, 45),
            ('45-60', 45, 60), ('60-90', 60, 90), ('90-120', 90, 120), ('120+', 120, NULL)
 ),
-stays AS (
-    SELECT c.queue, c.outcome = 'answered' AS answered,
-           -- The lower edge of the stay's band in `bands` (above it, up to and including the
-           -- next edge; 0-10 holds 0 too), so that stays group on one key instead of being
-           -- joined with every band. NULL for an unknown wait.
-           CASE WHEN c.wait_s <= 10 THEN 0 WHEN c.wait_s <= 20 THEN 10
-                WHEN c.wait_s <= 30 THEN 20 WHEN c.wait_s <= 45 THEN 30
-                WHEN c.wait_s <= 60 THEN 45 WHEN c.wait_s <= 90 THEN 60
-                WHEN c.wait_s <= 120 THEN 90 WHEN c.wait_s > 120 THEN 120 END AS from_s
-    FROM queue_calls AS c, p
-    -- Bounds compared with the parameters themselves (constants once bound), not with p's
-    -- columns, so that DuckDB skips the row groups outside the range (zone maps).
-    WHERE ($start IS NULL OR c.entered_at >= CAST($start AS TIMESTAMPTZ))
-      AND ($end IS NULL OR c.entered_at < CAST($end AS TIMESTAMPTZ))
-      AND (p.queues IS NULL OR list_contains(p.queues, c.queue))
-),
 queue_list AS (
-    SELECT queue, count(*) FILTER (WHERE answered) AS answered_all
-    FROM stays
-    GROUP BY queue
+    -- Every queue with stays in the range, and its answered stays (an unknown wait too).
+    SELECT q.queue, whole(sum(q.stays) FILTER (WHERE q.outcome = 'answered')) AS answered_all
+    FROM stay_quarters_in($start, $end, NULL, 5) AS q, p
+    WHERE p.queues IS NULL OR list_contains(p.queues, q.queue)
+    GROUP BY q.queue
 ),
 per_band AS (
-    SELECT queue, from_s,
-           count(*) FILTER (WHERE answered) AS answered,
-           count(*) FILTER (WHERE NOT answered) AS lost
-    FROM stays
-    WHERE from_s IS NOT NULL
-    GROUP BY queue, from_s
+    -- The whole-second wait histogram (stay_waits_in, storage/schema.sql) folded into bands:
+    -- for whole-second edges a < wait_s <= b exactly when a < ceil(wait_s) <= b.
+    SELECT w.queue,
+           CASE WHEN w.wait_whole_s <= 10 THEN 0 WHEN w.wait_whole_s <= 20 THEN 10
+                WHEN w.wait_whole_s <= 30 THEN 20 WHEN w.wait_whole_s <= 45 THEN 30
+                WHEN w.wait_whole_s <= 60 THEN 45 WHEN w.wait_whole_s <= 90 THEN 60
+                WHEN w.wait_whole_s <= 120 THEN 90 ELSE 120 END AS from_s,
+           sum(w.stays) FILTER (WHERE w.answered) AS answered,
+           sum(w.stays) FILTER (WHERE NOT w.answered) AS lost
+    FROM stay_waits_in($start, $end) AS w, p
+    WHERE p.queues IS NULL OR list_contains(p.queues, w.queue)
+    GROUP BY ALL
 ),
 counted AS (
     SELECT q.queue, b.band, b.from_s, b.to_s, q.answered_all,
-           coalesce(n.answered, 0) AS answered,
-           coalesce(n.lost, 0) AS lost
+           whole(n.answered) AS answered,
+           whole(n.lost) AS lost
     FROM queue_list AS q
     CROSS JOIN bands AS b
     LEFT JOIN per_band AS n ON n.queue = q.queue AND n.from_s = b.from_s

@@ -1,0 +1,228 @@
+"""The rollups (storage/rollups.py) stay equal to the stays they sum, and the KPI queries that
+read them give what the stays give, for any range.
+
+Two checks carry it: after writes through every path (the writer in batches and out of order,
+a queue_log import replacing gap stays, a threshold change, a file written without rollups)
+each rollup table equals its macro recomputed from scratch; and for ranges cut anywhere (whole
+quarters, mid-quarter, mid-day, open ends) each query read through the rollups equals the same
+query read from the stays alone (forced by passing the threshold every queue has anyway, which
+takes the stays-only path).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import queries
+from collectors.rows import QueueCall, QueueParams
+from storage import rollups
+from storage.backfill import write_new
+from storage.store import Store
+
+DAY = datetime(2026, 3, 2, tzinfo=UTC)
+OUTCOMES = ("answered", "answered", "answered", "abandoned", "timeout", "exitempty",
+            "exitwithkey", "unknown")  # fmt: skip
+
+
+def _stays(n: int, seed: int = 7) -> list[QueueCall]:
+    rnd = random.Random(seed)
+    stays = []
+    for i in range(n):
+        entered = DAY + timedelta(seconds=rnd.uniform(0, 3 * 86400))
+        outcome = rnd.choice(OUTCOMES)
+        wait = None if outcome == "unknown" else round(rnd.expovariate(1 / 25), 3)
+        answered = outcome == "answered"
+        talk = round(rnd.lognormvariate(5, 0.6), 3) if answered else None
+        stays.append(QueueCall(
+            pbx=rnd.choice(("p", "q")), queue=rnd.choice(("support", "sales")),
+            call_id=f"c{i}", linkedid=f"c{i}", caller_num="555", caller_name=None,
+            entered_at=entered, position=rnd.randint(1, 5), outcome=outcome, wait_s=wait,
+            answered_at=entered + timedelta(seconds=wait) if answered and wait else None,
+            agent="Alice" if answered else None, interface=None, talk_s=talk,
+            ended_by=rnd.choice(("agent", "caller", "transfer")) if answered else None,
+            ended_at=None if outcome == "unknown" else entered, ring_attempts=0, source="ami",
+            gap=outcome == "unknown",
+            left_position=rnd.randint(1, 3) if outcome == "abandoned" else None,
+        ))  # fmt: skip
+    return stays
+
+
+# Each rollup as stored, and as its macro computes it from all the stays now.
+FRESH = {
+    "stay_quarters": "SELECT * FROM stay_quarters_of('-infinity', 'infinity', NULL, 5)",
+    "stay_waits": "SELECT * FROM stay_waits_of('-infinity', 'infinity')",
+}
+
+
+def _tables(store: Store) -> dict[str, pd.DataFrame]:
+    """The rollup tables, checked equal to a recomputation from scratch."""
+    con = store.cursor()
+    out = {}
+    for table, fresh_sql in FRESH.items():
+        stored = con.execute(f"SELECT * FROM {table} ORDER BY ALL").df()  # noqa: S608
+        fresh = con.execute(fresh_sql + " ORDER BY ALL").df()
+        pd.testing.assert_frame_equal(stored, fresh.astype(stored.dtypes), check_exact=False)
+        out[table] = stored
+    return out
+
+
+def test_writes_in_any_order_and_batch_keep_the_rollups_equal_to_the_stays(
+    store: Store,
+) -> None:
+    stays = _stays(3000)
+    random.Random(1).shuffle(stays)  # stays end in any order: a late one reopens its bucket
+    for i, stay in enumerate(stays):
+        store.put(stay)
+        if i % 500 == 0:
+            store.flush()
+    store.flush()
+    tables = _tables(store)
+    assert tables["stay_quarters"]["stays"].sum() == 3000
+
+
+def test_a_queue_log_import_that_replaces_gap_stays_refreshes_their_buckets(
+    store: Store,
+) -> None:
+    stays = _stays(400)
+    for stay in stays:
+        store.put(stay)
+    store.flush()
+    # queue_log knows how the gap stays ended: their replacements enter a second later.
+    known = [
+        replace(s, outcome="abandoned", wait_s=7.0, source="queue_log", gap=False,
+                entered_at=s.entered_at + timedelta(seconds=1))
+        for s in stays if s.outcome == "unknown"
+    ]  # fmt: skip
+    added, replaced = store.in_writer(lambda con: write_new(con, known, [])) or (0, 0)
+    assert added == replaced == len(known) > 0
+    tables = _tables(store)
+    assert "unknown" not in set(tables["stay_quarters"]["outcome"])
+
+
+def test_a_changed_threshold_recounts_the_stays_within_it(store: Store) -> None:
+    for stay in _stays(500):
+        store.put(stay)
+    store.flush()
+    before = queries.run("queue_summary", store.cursor())
+    store.put(QueueParams("p", "support", DAY, 60, None, None, None, None, None, None, None,
+                          None, None, None))  # fmt: skip
+    store.put(QueueParams("q", "support", DAY, 60, None, None, None, None, None, None, None,
+                          None, None, None))  # fmt: skip
+    store.flush()
+    _tables(store)
+    after = queries.run("queue_summary", store.cursor()).set_index("queue")
+    assert after.loc["support", "sl_threshold_s"] == 60
+    assert (after.loc["support", "answered_within_sl"]
+            > before.set_index("queue").loc["support", "answered_within_sl"])  # fmt: skip
+
+
+def test_a_file_without_rollups_gets_them_at_open(tmp_path: Path) -> None:
+    path = tmp_path / "old.duckdb"
+    with Store(path, flush_interval_s=0.05) as store:
+        for stay in _stays(300):
+            store.put(stay)
+        store.flush()
+        # As a file written before rollups existed (or rows written by hand) would be.
+        store.in_writer(
+            lambda con: con.execute("DELETE FROM stay_quarters; DELETE FROM stay_waits")
+        )
+        assert rollups.stale(store.cursor())
+    with Store(path) as store:
+        assert not rollups.stale(store.cursor())
+        _tables(store)
+
+
+RANGES = [
+    (None, None),
+    (DAY, DAY + timedelta(days=1)),  # whole days and quarters
+    (DAY + timedelta(hours=7, minutes=5), DAY + timedelta(hours=7, minutes=10)),  # in a quarter
+    (DAY + timedelta(hours=7, minutes=5), DAY + timedelta(hours=7, minutes=20)),  # across one
+    (DAY + timedelta(hours=5, seconds=1), DAY + timedelta(days=2, hours=3, minutes=14)),
+    (DAY - timedelta(hours=1), DAY + timedelta(days=1, hours=23)),  # a local day in UTC+1
+    (DAY + timedelta(days=1, minutes=30), None),
+    (None, DAY + timedelta(days=1, seconds=17)),
+]
+
+
+@pytest.mark.parametrize(("start", "end"), RANGES)
+@pytest.mark.parametrize(
+    ("name", "extra"),
+    [
+        ("queue_summary", {}),
+        ("queue_intervals", {"bucket": "15 minutes", "tz": "Asia/Kathmandu"}),
+        ("queue_intervals", {"bucket": "1 day", "tz": "Europe/Paris"}),
+        ("day_hour_matrix", {"tz": "America/St_Johns"}),
+    ],
+)
+def test_a_range_read_through_the_rollups_equals_the_stays(
+    store_with_stays: Store, start: datetime | None, end: datetime | None, name: str,
+    extra: dict[str, str],
+) -> None:  # fmt: skip
+    con = store_with_stays.cursor()
+    ours = queries.run(name, con, start=start, end=end, **extra)
+    # Every queue has the default 20 s: passing it takes the stays-only path, same figures.
+    stays_only = queries.run(name, con, start=start, end=end, sl_s=20, **extra)
+    pd.testing.assert_frame_equal(ours, stays_only, check_exact=False, rtol=1e-9)
+
+
+@pytest.mark.parametrize(("start", "end"), RANGES)
+def test_wait_bands_and_reasons_equal_the_stays_for_any_range(
+    store_with_stays: Store, start: datetime | None, end: datetime | None
+) -> None:
+    con = store_with_stays.cursor()
+    bounds = {"lo": start or datetime.min.replace(tzinfo=UTC),
+              "hi": end or datetime.max.replace(tzinfo=UTC)}  # fmt: skip
+    raw = con.execute(
+        "SELECT queue, outcome = 'answered' AS answered, wait_s FROM queue_calls "
+        "WHERE entered_at >= $lo AND entered_at < $hi",
+        bounds,
+    ).df()
+    bands = queries.run("wait_distribution", con, start=start, end=end)
+    for row in bands.itertuples():
+        # A band holds waits above its lower edge up to and including its upper one (0-10
+        # holds 0 too; 120+ has no upper edge).
+        mine = raw[(raw.queue == row.queue) & raw.wait_s.notna()]
+        if row.from_s > 0:
+            mine = mine[mine.wait_s > row.from_s]
+        if pd.notna(row.to_s):
+            mine = mine[mine.wait_s <= row.to_s]
+        assert (row.answered, row.lost) == (mine.answered.sum(), (~mine.answered).sum()), row
+    reasons = queries.run("unanswered_by_reason", con, start=start, end=end)
+    assert reasons["calls"].sum() == (~raw.answered).sum()
+
+
+@pytest.fixture(scope="module")
+def store_with_stays(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
+    path = tmp_path_factory.mktemp("rollups") / "callboard.duckdb"
+    with Store(path, flush_interval_s=0.05) as store:
+        for stay in _stays(4000, seed=11):
+            store.put(stay)
+        store.flush()
+        yield store
+
+
+def test_wait_percentiles_are_taken_over_whole_seconds(store: Store) -> None:
+    # Answered waits 0.2, 3.5 and 9.9 s count as 1, 4 and 10 s: p50 = 4, p90 at rank
+    # 0.9 * 2 = 1.8: 4 + 0.8 * (10 - 4) = 8.8. The mean and the maximum stay exact.
+    for i, wait in enumerate((0.2, 3.5, 9.9)):
+        entered = DAY + timedelta(hours=i)
+        store.put(QueueCall(
+            pbx="p", queue="support", call_id=f"w{i}", linkedid=None, caller_num=None,
+            caller_name=None, entered_at=entered, position=1, outcome="answered", wait_s=wait,
+            answered_at=entered + timedelta(seconds=wait), agent="Alice", interface=None,
+            talk_s=10.0, ended_by="agent", ended_at=entered, ring_attempts=1, source="ami",
+            gap=False, left_position=None,
+        ))  # fmt: skip
+    store.flush()
+    row = queries.run("queue_summary", store.cursor()).iloc[0]
+    assert row["wait_answered_p50_s"] == pytest.approx(4.0)
+    assert row["wait_answered_p90_s"] == pytest.approx(8.8)
+    assert row["asa_s"] == pytest.approx((0.2 + 3.5 + 9.9) / 3)
+    assert row["wait_answered_max_s"] == pytest.approx(9.9)
