@@ -26,24 +26,25 @@ log = logging.getLogger(__name__)
 class Rollup:
     table: str
     width: timedelta
-    insert: str  # recompute [lo, hi) from the stays, at the stored thresholds
-    delete: str
+    delete: str  # the buckets in [lo, hi)
+    insert: str  # recompute them from the stays, at the stored thresholds
 
 
-def _rollup(table: str, width_s: int, args: str) -> Rollup:
-    # Fixed names only (this module's constants); values are bound parameters.
-    return Rollup(
-        table=table,
-        width=timedelta(seconds=width_s),
-        # In bucket order, so that zone maps let a range skip the other buckets.
-        insert=f"INSERT INTO {table} SELECT * FROM {table}_of($lo, $hi{args}) ORDER BY bucket",  # noqa: S608
-        delete=f"DELETE FROM {table} WHERE bucket >= $lo AND bucket < $hi",  # noqa: S608
-    )
-
-
+# Inserts in bucket order, so that zone maps let a range skip the other buckets.
 ROLLUPS = (
-    _rollup("stay_quarters", 900, ", NULL, 5"),
-    _rollup("stay_waits", 86400, ""),
+    Rollup(
+        "stay_quarters",
+        timedelta(minutes=15),
+        delete="DELETE FROM stay_quarters WHERE bucket >= $lo AND bucket < $hi",
+        insert="INSERT INTO stay_quarters "
+        "SELECT * FROM stay_quarters_of($lo, $hi, NULL, 5) ORDER BY bucket",
+    ),
+    Rollup(
+        "stay_waits",
+        timedelta(days=1),
+        delete="DELETE FROM stay_waits WHERE bucket >= $lo AND bucket < $hi",
+        insert="INSERT INTO stay_waits SELECT * FROM stay_waits_of($lo, $hi) ORDER BY bucket",
+    ),
 )
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -81,7 +82,7 @@ def rebuild(con: duckdb.DuckDBPyConnection) -> None:
     started = time.monotonic()
     everything = {"lo": datetime.min.replace(tzinfo=UTC), "hi": datetime.max.replace(tzinfo=UTC)}
     for r in ROLLUPS:
-        con.execute(f"DELETE FROM {r.table}")  # noqa: S608 (fixed names)
+        con.execute(r.delete, everything)
         con.execute(r.insert, everything)
     log.info("rollups rebuilt in %.1f s", time.monotonic() - started)
 
