@@ -40,6 +40,7 @@ from pathlib import Path
 
 import duckdb
 
+from storage import rollups
 from storage.store import refresh_thresholds
 
 REPO = Path(__file__).resolve().parents[1]
@@ -403,6 +404,7 @@ def generate(con: duckdb.DuckDBPyConnection, calls: int, seed: int, say: Say) ->
             say(f"  {time.perf_counter() - began:6.1f}s  {label}")
         con.execute(sql, params or None)
     refresh_thresholds(con)  # as the store does when it writes queue_params
+    rollups.check(con)  # the rollups of the stays written above, as the store keeps them
     for temp in ("legs", "legs1", "rings", "rings1", "status", "presence"):
         con.execute("DROP TABLE IF EXISTS " + temp)
     con.execute("CHECKPOINT")
