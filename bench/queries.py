@@ -41,6 +41,8 @@ import pandas as pd
 import queries
 from bench import queries_flat, queries_live, queries_pandas
 from bench.queries_history import END, START, generate
+from storage import rollups
+from storage.store import SCHEMA_SQL
 
 TZ = "Europe/Paris"  # the centre's zone: buckets and the weekday/hour grid are cut on it
 RANGES = {
@@ -249,6 +251,9 @@ def open_history(path: Path, calls: int, seed: int) -> duckdb.DuckDBPyConnection
     made = con.execute("SELECT calls, seed FROM bench_meta").fetchall() if _has_meta(con) else []
     if made == [(calls, seed)]:
         say(f"reusing {path}")
+        # As the store does at open: the current schema, and rollups equal to the stays.
+        con.execute(SCHEMA_SQL.read_text())
+        rollups.check(con)
         return con
     con.close()
     path.unlink(missing_ok=True)

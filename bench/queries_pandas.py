@@ -126,6 +126,10 @@ def queue_summary(f: Frames, t0: datetime, t1: datetime) -> pd.DataFrame:
     n = flags.groupby("queue", observed=True).sum()
     ans, lost = s[a].groupby("queue", observed=True), s[~a].groupby("queue", observed=True)
     aband = s[s["outcome"] == "abandoned"].groupby("queue", observed=True)
+    # Percentiles over whole-second waits (queue_summary's definition).
+    whole_s = np.ceil(s["wait_s"])
+    ans_whole = whole_s[a].groupby(s["queue"][a], observed=True)
+    lost_whole = whole_s[~a].groupby(s["queue"][~a], observed=True)
     talk = ans["talk_s"]
     out = pd.DataFrame({
         "offered": n["offered"], "answered": n["answered"], "abandoned": n["abandoned"],
@@ -138,11 +142,11 @@ def queue_summary(f: Frames, t0: datetime, t1: datetime) -> pd.DataFrame:
         "answered_within_sl": n["answered_within_sl"],
         "sl_asterisk_perf_pct": _pct(n["perf"], n["answered"]),
         "sl_asterisk_perf2_pct": _pct(n["perf2_num"], n["perf2_den"]),
-        "wait_answered_p50_s": np.ceil(ans["wait_s"]).quantile(0.5),
-        "wait_answered_p90_s": np.ceil(ans["wait_s"]).quantile(0.9),
+        "wait_answered_p50_s": ans_whole.quantile(0.5),
+        "wait_answered_p90_s": ans_whole.quantile(0.9),
         "wait_answered_max_s": ans["wait_s"].max(), "wait_lost_avg_s": lost["wait_s"].mean(),
-        "wait_lost_p50_s": np.ceil(lost["wait_s"]).quantile(0.5),
-        "wait_lost_p90_s": np.ceil(lost["wait_s"]).quantile(0.9),
+        "wait_lost_p50_s": lost_whole.quantile(0.5),
+        "wait_lost_p90_s": lost_whole.quantile(0.9),
         "wait_lost_max_s": lost["wait_s"].max(),
         "abandon_wait_avg_s": aband["wait_s"].mean(),
         "abandon_position_avg": aband["left_position"].mean(),
