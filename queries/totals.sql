@@ -14,7 +14,9 @@
 --   the denominator of sl_inclusive_pct. talk_total_s and aht_s (= talk_avg_s until wrap-up
 --   is recorded) are per answered stay, as in queue_summary: a transferred caller talks in
 --   each queue; both NULL without an answered stay. With no stays the row holds zeros and
---   NULL rates.
+--   NULL rates. (Read as: every stay as a caller from the rollups, then the callers with
+--   several stays, kept apart in caller_stays, put right one by one; the writer files a
+--   stay there when its caller has another within a day, a check at every start when ever.)
 -- params: start, end (timestamps, optional: entered_at in [start, end)), queues (list of queue
 --   names, optional: all), sl_s (seconds, optional: one threshold for every
 --   queue; default: each queue's own, see queue_targets), short_abandon_s (seconds, default
@@ -24,19 +26,38 @@ WITH p AS (
            coalesce(CAST($short_abandon_s AS DOUBLE), 5) AS short_s,
            coalesce(CAST($exclude_short AS BOOLEAN), false) AS exclude_short
 ),
+-- Every caller counted as if each of its stays were a caller: the stay-level sums of the
+-- range, from the rollups (stay_quarters_in, storage/schema.sql). Right for every caller with
+-- one stay; the callers with several are then taken out and counted as callers (below).
+per_stay AS (
+    SELECT sum(q.stays) AS offered,
+           sum(q.stays) FILTER (WHERE q.outcome = 'answered') AS answered,
+           sum(q.stays) FILTER (WHERE q.outcome = 'abandoned') AS abandoned,
+           sum(q.stays) FILTER (WHERE q.outcome = 'timeout') AS timeout,
+           sum(q.stays) FILTER (WHERE q.outcome = 'exitempty') AS exitempty,
+           sum(q.stays) FILTER (WHERE q.outcome = 'exitwithkey') AS exitwithkey,
+           sum(q.stays) FILTER (WHERE q.outcome = 'unknown') AS unknown,
+           sum(q.stays) FILTER (WHERE q.short) AS short_abandons,
+           sum(q.within_sl) FILTER (WHERE q.outcome = 'answered') AS answered_within_sl,
+           sum(q.wait_sum_s) FILTER (WHERE q.outcome = 'answered') AS answered_wait_sum_s,
+           sum(q.waits) FILTER (WHERE q.outcome = 'answered') AS answered_waits,
+           sum(q.talk_sum_s) FILTER (WHERE q.outcome = 'answered' AND q.talks > 0)
+               AS talk_total_s,
+           sum(q.talks) FILTER (WHERE q.outcome = 'answered') AS talks
+    FROM stay_quarters_in($start, $end, CAST($sl_s AS DOUBLE),
+                          coalesce(CAST($short_abandon_s AS DOUBLE), 5)) AS q, p
+    WHERE p.queues IS NULL OR list_contains(p.queues, q.queue)
+),
 stays AS (
-    SELECT c.pbx, coalesce(c.linkedid, c.call_id) AS caller, c.entered_at, c.ended_at,
-           c.outcome, c.wait_s, c.talk_s,
+    -- The range's stays of callers with several stays (caller_stays, storage/schema.sql).
+    SELECT c.pbx, c.caller, c.entered_at, c.ended_at, c.outcome, c.wait_s,
            coalesce(CAST($sl_s AS DOUBLE), t.sl_threshold_s, g.sl_threshold_s, 20) AS sl_s
-    FROM queue_calls AS c
+    FROM caller_stays AS c
     CROSS JOIN p
     -- The queue's own threshold (queue_thresholds, storage/schema.sql) unless sl_s is given.
     LEFT JOIN queue_thresholds AS t ON t.pbx = c.pbx AND t.queue = c.queue
     LEFT JOIN queue_thresholds AS g ON g.pbx IS NULL AND g.queue = c.queue
-    -- Bounds compared with the parameters themselves (constants once bound), not with p's
-    -- columns, so that DuckDB skips the row groups outside the range (zone maps).
-    WHERE ($start IS NULL OR c.entered_at >= CAST($start AS TIMESTAMPTZ))
-      AND ($end IS NULL OR c.entered_at < CAST($end AS TIMESTAMPTZ))
+    WHERE c.entered_at >= range_lo($start) AND c.entered_at < range_hi($end)
       AND (p.queues IS NULL OR list_contains(p.queues, c.queue))
 ),
 by_caller AS (
@@ -46,14 +67,19 @@ by_caller AS (
            arg_max(outcome, (entered_at, ended_at)) AS last_outcome,
            sum(wait_s) AS wait_all_s,
            -- A caller is judged by the threshold of the queue it entered first.
-           arg_min(sl_s, (entered_at, ended_at)) AS sl_s
+           arg_min(sl_s, (entered_at, ended_at)) AS sl_s,
+           -- The same stays counted one by one, as per_stay counted them.
+           count(*) FILTER (WHERE outcome = 'answered') AS answered_stays,
+           count(*) FILTER (WHERE outcome = 'answered' AND wait_s <= sl_s)
+               AS answered_stays_within_sl,
+           sum(wait_s) FILTER (WHERE outcome = 'answered') AS answered_stays_wait_sum_s,
+           count(wait_s) FILTER (WHERE outcome = 'answered') AS answered_stays_waits
     FROM stays
     GROUP BY pbx, caller
 ),
 until_answer AS (
     -- Only a caller with several stays and an answer counts part of its waits: those up to
-    -- its first answer. Joining these few callers back costs less than a window partitioned
-    -- by caller over every stay.
+    -- its first answer.
     SELECT b.pbx, b.caller, sum(s.wait_s) AS wait_s
     FROM by_caller AS b
     JOIN stays AS s ON s.pbx = b.pbx AND s.caller = b.caller
@@ -61,18 +87,14 @@ until_answer AS (
     GROUP BY b.pbx, b.caller
 ),
 callers AS (
-    SELECT b.pbx, b.caller, b.stays,
+    SELECT b.*,
            b.first_answer_at IS NOT NULL AS answered,
-           b.last_outcome, b.sl_s,
            CASE WHEN b.stays > 1 AND b.first_answer_at IS NOT NULL THEN u.wait_s
                 ELSE b.wait_all_s END AS wait_s
     FROM by_caller AS b
     LEFT JOIN until_answer AS u ON u.pbx = b.pbx AND u.caller = b.caller
-),
-talk AS (
-    SELECT sum(talk_s) FILTER (WHERE outcome = 'answered') AS talk_total_s,
-           avg(talk_s) FILTER (WHERE outcome = 'answered') AS aht_s
-    FROM stays
+    -- A caller with one stay in the range is already right in per_stay.
+    WHERE b.stays > 1
 ),
 flagged AS (
     SELECT c.*, p.exclude_short,
@@ -81,21 +103,66 @@ flagged AS (
                AND coalesce(c.wait_s < p.short_s, false) AS short
     FROM callers AS c, p
 ),
-counted AS (
-    SELECT count(*) AS offered,
-           count(*) FILTER (WHERE answered) AS answered,
-           count(*) FILTER (WHERE NOT answered AND last_outcome = 'abandoned') AS abandoned,
-           count(*) FILTER (WHERE NOT answered AND last_outcome = 'timeout') AS timeout,
-           count(*) FILTER (WHERE NOT answered AND last_outcome = 'exitempty') AS exitempty,
-           count(*) FILTER (WHERE NOT answered AND last_outcome = 'exitwithkey') AS exitwithkey,
-           count(*) FILTER (WHERE NOT answered AND last_outcome = 'unknown') AS unknown,
-           count(*) FILTER (WHERE short) AS short_abandons,
-           count(*) FILTER (WHERE short AND exclude_short) AS left_out,
-           count(*) FILTER (WHERE within_sl) AS answered_within_sl,
-           avg(wait_s) FILTER (WHERE answered) AS asa_s,
-           coalesce(sum(stays), 0) AS stays,
-           count(*) FILTER (WHERE stays > 1) AS multi_stay_callers
+stay_outcomes AS (
+    -- How per_stay counted the several-stay callers' stays, by outcome and short abandon.
+    SELECT s.outcome, coalesce(s.outcome = 'abandoned' AND s.wait_s < p.short_s, false) AS short,
+           count(*) AS n
+    FROM stays AS s
+    CROSS JOIN p
+    SEMI JOIN callers AS c ON c.pbx = s.pbx AND c.caller = s.caller
+    GROUP BY ALL
+),
+correction AS (
+    -- The several-stay callers counted as callers, less their stays as per_stay counted them.
+    SELECT
+        count(*) - whole((SELECT sum(n) FROM stay_outcomes)) AS offered,
+        count(*) FILTER (WHERE answered) - whole(sum(answered_stays)) AS answered,
+        count(*) FILTER (WHERE NOT answered AND last_outcome = 'abandoned')
+            - whole((SELECT sum(n) FROM stay_outcomes WHERE outcome = 'abandoned'))
+            AS abandoned,
+        count(*) FILTER (WHERE NOT answered AND last_outcome = 'timeout')
+            - whole((SELECT sum(n) FROM stay_outcomes WHERE outcome = 'timeout'))
+            AS timeout,
+        count(*) FILTER (WHERE NOT answered AND last_outcome = 'exitempty')
+            - whole((SELECT sum(n) FROM stay_outcomes WHERE outcome = 'exitempty'))
+            AS exitempty,
+        count(*) FILTER (WHERE NOT answered AND last_outcome = 'exitwithkey')
+            - whole((SELECT sum(n) FROM stay_outcomes WHERE outcome = 'exitwithkey'))
+            AS exitwithkey,
+        count(*) FILTER (WHERE NOT answered AND last_outcome = 'unknown')
+            - whole((SELECT sum(n) FROM stay_outcomes WHERE outcome = 'unknown'))
+            AS unknown,
+        count(*) FILTER (WHERE short)
+            - whole((SELECT sum(n) FROM stay_outcomes WHERE short)) AS short_abandons,
+        count(*) FILTER (WHERE within_sl) - whole(sum(answered_stays_within_sl))
+            AS answered_within_sl,
+        coalesce(sum(wait_s) FILTER (WHERE answered), 0)
+            - coalesce(sum(answered_stays_wait_sum_s), 0) AS answered_wait_sum_s,
+        count(wait_s) FILTER (WHERE answered) - whole(sum(answered_stays_waits))
+            AS answered_waits,
+        count(*) AS multi_stay_callers
     FROM flagged
+),
+counted AS (
+    SELECT whole(s.offered) + c.offered AS offered,
+           whole(s.answered) + c.answered AS answered,
+           whole(s.abandoned) + c.abandoned AS abandoned,
+           whole(s.timeout) + c.timeout AS timeout,
+           whole(s.exitempty) + c.exitempty AS exitempty,
+           whole(s.exitwithkey) + c.exitwithkey AS exitwithkey,
+           whole(s.unknown) + c.unknown AS unknown,
+           whole(s.short_abandons) + c.short_abandons AS short_abandons,
+           -- exclude_short leaves out the short abandons, whichever way they were counted.
+           CASE WHEN p.exclude_short THEN whole(s.short_abandons) + c.short_abandons ELSE 0 END
+               AS left_out,
+           whole(s.answered_within_sl) + c.answered_within_sl AS answered_within_sl,
+           (coalesce(s.answered_wait_sum_s, 0) + c.answered_wait_sum_s)
+               / nullif(whole(s.answered_waits) + c.answered_waits, 0) AS asa_s,
+           whole(s.offered) AS stays,
+           c.multi_stay_callers,
+           s.talk_total_s,
+           s.talk_total_s / nullif(s.talks, 0) AS aht_s
+    FROM per_stay AS s, correction AS c, p
 )
 SELECT offered, answered, abandoned, timeout,
        100.0 * answered_within_sl / nullif(answered, 0) AS sl_answered_pct,
@@ -103,5 +170,5 @@ SELECT offered, answered, abandoned, timeout,
        asa_s,
        100.0 * (abandoned - left_out) / nullif(offered - left_out, 0) AS abandon_rate_pct,
        exitempty, exitwithkey, unknown, short_abandons, answered_within_sl, stays,
-       multi_stay_callers, t.talk_total_s, t.aht_s
-FROM counted, talk AS t
+       multi_stay_callers, talk_total_s, aht_s
+FROM counted

@@ -139,9 +139,7 @@ def write_new(
                     "SEMI JOIN fresh USING (pbx, queue, call_id)")  # fmt: skip
         con.execute("DROP TABLE fresh; DROP TABLE replaced")
         if added or replaced:  # the buckets of the new stays and of the gap stays they replace
-            window = timedelta(seconds=SAME_STAY_WINDOW_S)
-            shifts = (-window, timedelta(0), window)
-            rollups.refresh(con, (c.entered_at + d for c in unique.values() for d in shifts))
+            rollups.refresh(con, unique.values(), timedelta(seconds=SAME_STAY_WINDOW_S))
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")

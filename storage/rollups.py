@@ -18,6 +18,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import duckdb
+import pyarrow as pa
+
+from collectors.rows import QueueCall
 
 log = logging.getLogger(__name__)
 
@@ -53,17 +56,44 @@ def _floor(t: datetime, width: timedelta) -> datetime:
     return t - (t - _EPOCH) % width
 
 
-def refresh(con: duckdb.DuckDBPyConnection, times: Iterable[datetime]) -> None:
-    """Recompute every rollup bucket holding one of `times` (stays' entered_at), inside the
-    caller's transaction. Consecutive buckets are recomputed as one range."""
-    stamps = sorted(set(times))
-    if not stamps:
+def refresh(con: duckdb.DuckDBPyConnection, stays: Iterable[QueueCall],
+            margin: timedelta = timedelta(0)) -> None:  # fmt: skip
+    """Bring the rollups up to date with `stays` (just written, or just replaced: then pass
+    how far from them the replaced ones may have entered as `margin`), inside the caller's
+    transaction: recompute every bucket they fall in, and the caller_stays of their callers."""
+    stays = list(stays)
+    if not stays:
         return
+    stamps = sorted({s.entered_at + d for s in stays for d in {-margin, margin}})
     for r in ROLLUPS:
         for lo, hi in _runs((_floor(t, r.width) for t in stamps), r.width):
             params = {"lo": lo, "hi": hi}
             con.execute(r.delete, params)
             con.execute(r.insert, params)
+    _refresh_callers(con, stays, stamps[0] - CALLER_SPAN, stamps[-1] + CALLER_SPAN)
+
+
+def _refresh_callers(
+    con: duckdb.DuckDBPyConnection, stays: list[QueueCall], lo: datetime, hi: datetime
+) -> None:
+    callers = {(s.pbx, s.linkedid or s.call_id) for s in stays}
+    con.register("touched", pa.table({"pbx": [c[0] for c in callers],
+                                      "caller": [c[1] for c in callers]}))  # fmt: skip
+    try:
+        con.execute(_CALLERS_DELETE)
+        con.execute(_CALLERS_INSERT, {"lo": lo, "hi": hi})
+    finally:
+        con.unregister("touched")
+
+
+# A caller's stays are one call (minutes apart): the writer looks this far around new stays.
+CALLER_SPAN = timedelta(days=1)
+_CALLERS_DELETE = """
+DELETE FROM caller_stays AS c USING touched AS t WHERE c.pbx = t.pbx AND c.caller = t.caller"""
+_CALLERS_INSERT = """
+INSERT INTO caller_stays
+SELECT s.* FROM caller_stays_of($lo, $hi) AS s
+SEMI JOIN touched AS t ON s.pbx = t.pbx AND s.caller = t.caller"""
 
 
 def _runs(buckets: Iterable[datetime], width: timedelta) -> list[tuple[datetime, datetime]]:
@@ -77,26 +107,36 @@ def _runs(buckets: Iterable[datetime], width: timedelta) -> list[tuple[datetime,
     return runs
 
 
-def rebuild(con: duckdb.DuckDBPyConnection) -> None:
-    """Recompute every rollup from all the stays, inside the caller's transaction."""
+_EVERYTHING = {"lo": datetime.min.replace(tzinfo=UTC), "hi": datetime.max.replace(tzinfo=UTC)}
+
+
+def rebuild(con: duckdb.DuckDBPyConnection, callers: bool = False) -> None:
+    """Recompute every rollup from all the stays (and caller_stays with `callers`: it does not
+    depend on thresholds), inside the caller's transaction."""
     started = time.monotonic()
-    everything = {"lo": datetime.min.replace(tzinfo=UTC), "hi": datetime.max.replace(tzinfo=UTC)}
     for r in ROLLUPS:
-        con.execute(r.delete, everything)
-        con.execute(r.insert, everything)
+        con.execute(r.delete, _EVERYTHING)
+        con.execute(r.insert, _EVERYTHING)
+    if callers:
+        con.execute("DELETE FROM caller_stays")
+        con.execute("INSERT INTO caller_stays SELECT * FROM caller_stays_of($lo, $hi)", _EVERYTHING)
     log.info("rollups rebuilt in %.1f s", time.monotonic() - started)
 
 
 def stale(con: duckdb.DuckDBPyConnection) -> bool:
     """True when a rollup's stay count differs from queue_calls'."""
-    row = con.execute(
-        "SELECT (SELECT count(*) FROM queue_calls), "
-        "(SELECT coalesce(sum(stays), 0) FROM stay_quarters), "
-        "(SELECT count(*) FROM queue_calls WHERE wait_s IS NOT NULL), "
-        "(SELECT coalesce(sum(stays), 0) FROM stay_waits)"
-    ).fetchone()
+    row = con.execute(_COUNTS, _EVERYTHING).fetchone()
     assert row is not None
-    return bool(row[0] != row[1] or row[2] != row[3])
+    return bool(row[0] != row[1] or row[2] != row[3] or row[4] != row[5])
+
+
+_COUNTS = """
+SELECT (SELECT count(*) FROM queue_calls),
+       (SELECT coalesce(sum(stays), 0) FROM stay_quarters),
+       (SELECT count(*) FROM queue_calls WHERE wait_s IS NOT NULL),
+       (SELECT coalesce(sum(stays), 0) FROM stay_waits),
+       (SELECT count(*) FROM caller_stays),
+       (SELECT count(*) FROM caller_stays_of($lo, $hi))"""
 
 
 def check(con: duckdb.DuckDBPyConnection) -> bool:
@@ -106,7 +146,7 @@ def check(con: duckdb.DuckDBPyConnection) -> bool:
     log.info("rollups out of date with queue_calls: rebuilding")
     con.execute("BEGIN TRANSACTION")
     try:
-        rebuild(con)
+        rebuild(con, callers=True)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")

@@ -344,3 +344,32 @@ SELECT * FROM stay_waits_of(greatest(rollup_q0(start, 86400, true), rollup_q1(st
 
 -- A sum of rollup counts as a count: 0 when there was nothing to sum, BIGINT like count().
 CREATE OR REPLACE MACRO whole(n) AS CAST(coalesce(n, 0) AS BIGINT);
+
+-- Every stay of a caller (PBX and linkedid, else call_id, as `totals` groups them) who has
+-- more than one stay: a caller transferred from queue to queue, or back into one. `totals`
+-- counts these callers one by one and every other caller as its one stay, from the rollups.
+-- The writer keeps it for the callers of each write, looking one day either side of their
+-- stays (a caller's stays are one call: minutes apart, never days); `rollups.check`
+-- recomputes it from all the stays when it disagrees with them at open.
+CREATE TABLE IF NOT EXISTS caller_stays (
+    pbx        VARCHAR NOT NULL,
+    caller     VARCHAR NOT NULL,
+    queue      VARCHAR NOT NULL,
+    call_id    VARCHAR NOT NULL,
+    entered_at TIMESTAMPTZ NOT NULL,
+    ended_at   TIMESTAMPTZ,
+    outcome    VARCHAR NOT NULL,
+    wait_s     DOUBLE,
+    talk_s     DOUBLE
+);
+
+-- The stays that entered in [lo, hi) of callers with more than one stay in [lo, hi).
+CREATE OR REPLACE MACRO caller_stays_of(lo, hi) AS TABLE
+SELECT pbx, caller, queue, call_id, entered_at, ended_at, outcome, wait_s, talk_s
+FROM (
+    SELECT *, coalesce(linkedid, call_id) AS caller,
+           count(*) OVER (PARTITION BY pbx, coalesce(linkedid, call_id)) AS caller_stays
+    FROM queue_calls
+    WHERE entered_at >= lo AND entered_at < hi
+)
+WHERE caller_stays > 1;

@@ -323,7 +323,7 @@ class Store:
                 con.execute(_INSERTS[cls])
                 con.unregister("batch")
             if QueueCall in groups:  # the stays' rollup buckets, in the same transaction
-                rollups.refresh(con, (cast(QueueCall, c).entered_at for c in groups[QueueCall]))
+                rollups.refresh(con, cast(list[QueueCall], groups[QueueCall]))
             if QueueParams in groups:  # a queue's servicelevel may have changed
                 refresh_thresholds(con)
             if gap is not None:

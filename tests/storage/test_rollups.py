@@ -21,6 +21,7 @@ import pandas as pd
 import pytest
 
 import queries
+from bench import queries_flat
 from collectors.rows import QueueCall, QueueParams
 from storage import rollups
 from storage.backfill import write_new
@@ -32,9 +33,20 @@ OUTCOMES = ("answered", "answered", "answered", "abandoned", "timeout", "exitemp
 
 
 def _stays(n: int, seed: int = 7) -> list[QueueCall]:
+    """`n` stays over three days; about one caller in ten goes on into the other queue (a
+    second stay with its linkedid), some across a quarter-hour or the midnight boundary."""
     rnd = random.Random(seed)
-    stays = []
+    stays: list[QueueCall] = []
     for i in range(n):
+        if stays and rnd.random() < 0.1:
+            first = stays[-1]
+            entered = first.entered_at + timedelta(seconds=rnd.uniform(30, 1800))
+            queue = "sales" if first.queue == "support" else "support"
+            outcome = rnd.choice(OUTCOMES)
+            wait = None if outcome == "unknown" else round(rnd.expovariate(1 / 25), 3)
+            stays.append(replace(first, queue=queue, call_id=f"c{i}", entered_at=entered,
+                                 outcome=outcome, wait_s=wait))  # fmt: skip
+            continue
         entered = DAY + timedelta(seconds=rnd.uniform(0, 3 * 86400))
         outcome = rnd.choice(OUTCOMES)
         wait = None if outcome == "unknown" else round(rnd.expovariate(1 / 25), 3)
@@ -58,6 +70,7 @@ def _stays(n: int, seed: int = 7) -> list[QueueCall]:
 FRESH = {
     "stay_quarters": "SELECT * FROM stay_quarters_of('-infinity', 'infinity', NULL, 5)",
     "stay_waits": "SELECT * FROM stay_waits_of('-infinity', 'infinity')",
+    "caller_stays": "SELECT * FROM caller_stays_of('-infinity', 'infinity')",
 }
 
 
@@ -198,13 +211,40 @@ def test_wait_bands_and_reasons_equal_the_stays_for_any_range(
     assert reasons["calls"].sum() == (~raw.answered).sum()
 
 
+@pytest.mark.parametrize(("start", "end"), RANGES)
+def test_totals_count_each_caller_once_as_the_stays_alone_do(
+    store_with_stays: Store, start: datetime | None, end: datetime | None
+) -> None:
+    # The reference: bench/queries_flat.py's totals, hand-written over a flat copy of the stays
+    # (every caller grouped from scratch), with the fixture's thresholds (20 s everywhere).
+    con = store_with_stays.cursor()
+    bounds = {"t0": start or datetime.min.replace(tzinfo=UTC),
+              "t1": end or datetime.max.replace(tzinfo=UTC)}  # fmt: skip
+    reference = con.execute(queries_flat.SQL["totals"], bounds).df()
+    ours = queries.run("totals", con, start=start, end=end)
+    assert ours["multi_stay_callers"].iloc[0] > 0 or start is not None
+    pd.testing.assert_frame_equal(ours, reference, check_exact=False, rtol=1e-9,
+                                  check_dtype=False)  # fmt: skip
+
+
 @pytest.fixture(scope="module")
 def store_with_stays(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
     path = tmp_path_factory.mktemp("rollups") / "callboard.duckdb"
     with Store(path, flush_interval_s=0.05) as store:
+        for pbx in ("p", "q"):
+            for queue in ("support", "sales"):
+                store.put(QueueParams(pbx, queue, DAY, 20, None, None, None, None, None, None,
+                                      None, None, None, None))  # fmt: skip
         for stay in _stays(4000, seed=11):
             store.put(stay)
         store.flush()
+        store.in_writer(queries_flat.prepare)  # the flat tables of the totals reference
+        # flat_sl is per queue (the bench has one PBX): one row per queue, as both say 20 s.
+        store.in_writer(
+            lambda c: c.execute(
+                "CREATE OR REPLACE TABLE flat_sl AS SELECT DISTINCT queue, sl FROM flat_sl"
+            )
+        )
         yield store
 
 
