@@ -1,0 +1,92 @@
+"""What keeping the rollups costs the writer: one batch of stays, with and without refresh.
+
+    .venv/bin/python bench/rollups.py --db /tmp/h1m.duckdb     # a bench/queries.py history
+
+On a copy of a synthetic history (bench/queries.py --db), appends batches of stays entering
+in its last day, as the writer does (one transaction: the INSERT, then `rollups.refresh` for
+the buckets and callers of the batch), and prints the median milliseconds of a batch with and
+without the refresh, side by side, for a few batch sizes. The last day's density is what the
+refresh reads: a day of stay_waits and the callers' two days around the batch.
+Results: README.md, "Rollups".
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # runnable as bench/rollups.py
+
+import argparse
+import shutil
+import statistics
+import tempfile
+import time
+from dataclasses import replace
+
+import duckdb
+
+from bench.queries import machine
+from collectors.rows import QueueCall
+from storage import rollups
+from storage.store import SCHEMA_SQL, to_arrow
+
+INSERT = "INSERT INTO queue_calls SELECT * FROM batch"
+
+
+def last_day_stays(con: duckdb.DuckDBPyConnection, n: int) -> list[QueueCall]:
+    """`n` stays of the history's last day, as new ones (fresh call ids)."""
+    rows = con.execute(
+        "SELECT * FROM queue_calls WHERE entered_at >= "
+        "(SELECT max(entered_at) - INTERVAL 1 DAY FROM queue_calls) ORDER BY hash(call_id) "
+        "LIMIT ?",
+        [n],
+    ).fetchall()
+    names = [d[0] for d in con.description or []]
+    return [replace(QueueCall(**dict(zip(names, r, strict=True))),
+                    call_id=f"bench-{i}", linkedid=None) for i, r in enumerate(rows)]  # fmt: skip
+
+
+def batch_ms(con: duckdb.DuckDBPyConnection, stays: list[QueueCall], refresh: bool) -> float:
+    began = time.perf_counter()
+    con.execute("BEGIN TRANSACTION")
+    con.register("batch", to_arrow(QueueCall, stays))
+    con.execute(INSERT)
+    con.unregister("batch")
+    if refresh:
+        rollups.refresh(con, stays)
+    con.execute("ROLLBACK")  # every run starts from the same file
+    return (time.perf_counter() - began) * 1000
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--db", type=Path, required=True, help="a bench/queries.py history")
+    parser.add_argument("--runs", type=int, default=21)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="callboard-bench-") as tmp:
+        path = Path(tmp) / "history.duckdb"
+        shutil.copy(args.db, path)
+        con = duckdb.connect(path)
+        con.execute("SET TimeZone = 'UTC'")
+        con.execute(SCHEMA_SQL.read_text())  # as the store at open: current schema, rollups
+        rollups.check(con)
+        per_day = con.execute(
+            "SELECT count(*) FROM queue_calls WHERE entered_at >= "
+            "(SELECT max(entered_at) - INTERVAL 1 DAY FROM queue_calls)"
+        ).fetchone()
+        print(f"Machine: {machine()}")
+        print(f"History: {args.db.name}, {per_day[0] if per_day else 0:,} stays in its last day\n")
+        print("| stays per batch | insert only ms | insert + refresh ms | ratio |")
+        print("|--:|--:|--:|--:|")
+        for size in (10, 100, 1000):
+            stays = last_day_stays(con, size)
+            bare = statistics.median(batch_ms(con, stays, False) for _ in range(args.runs))
+            kept = statistics.median(batch_ms(con, stays, True) for _ in range(args.runs))
+            print(f"| {size} | {bare:.1f} | {kept:.1f} | {kept / bare:.1f} |")
+        con.close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
