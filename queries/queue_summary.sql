@@ -23,7 +23,10 @@
 --   count them; for queue_log's stays nothing changes) and interpolate linearly (numpy's
 --   default); averages and maxima use the exact waits. abandon_position_avg is the mean position of abandoned stays
 --   when they hung up (QueueMetrics' "position at disconnection"; stays without it, e.g. from
---   before it was recorded, are left out), abandon_entry_position_avg the one at entry. aht_s = talk_avg_s until wrap-up is recorded. A
+--   before it was recorded, are left out), abandon_entry_position_avg the one at entry.
+--   agent_dumps counts the stays in which a member answered and hung up during the
+--   announcement (queue_log's AGENTDUMP, a ring attempt 'dumped'): Asterisk 16 keeps the
+--   caller waiting, so these stays also count under how they ended. aht_s = talk_avg_s until wrap-up is recorded. A
 --   rate whose denominator is 0 is NULL.
 -- params: start, end (timestamps, optional: entered_at in [start, end)), queues (list of queue
 --   names, optional: all), sl_s (seconds, optional: one threshold for every
@@ -79,7 +82,8 @@ per_queue AS (
            sum(talk_sum_s) FILTER (WHERE outcome = 'answered')
                / sum(talks) FILTER (WHERE outcome = 'answered') AS talk_avg_s,
            min(sl_min_s) AS sl_min_s,
-           max(sl_max_s) AS sl_max_s
+           max(sl_max_s) AS sl_max_s,
+           sum(dumped) AS agent_dumps
     FROM quarters
     GROUP BY queue
 ),
@@ -144,7 +148,8 @@ SELECT q.queue,
        q.talk_total_s, q.talk_avg_s, q.talk_avg_s AS aht_s,
        -- NULL when the queue's stays were judged by different thresholds (one per PBX).
        CASE WHEN q.sl_min_s = q.sl_max_s THEN q.sl_min_s END AS sl_threshold_s,
-       q.abandon_entry_position_avg
+       q.abandon_entry_position_avg,
+       whole(q.agent_dumps) AS agent_dumps
 FROM per_queue AS q
 LEFT JOIN percentiles AS w USING (queue)
 ORDER BY q.queue

@@ -16,6 +16,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import duckdb
 import pyarrow as pa
@@ -101,6 +102,37 @@ SELECT s.* FROM caller_stays_of($lo, $hi) AS s
 SEMI JOIN touched AS t ON s.pbx = t.pbx AND s.caller = t.caller"""
 
 
+# Each rollup table: the columns it must have (its macro's), and how it goes when it has not.
+_SHAPES = {
+    "stay_quarters": ("DESCRIBE SELECT * FROM stay_quarters_of("
+                      "NULL::TIMESTAMPTZ, NULL::TIMESTAMPTZ, NULL, 5)", "DROP TABLE stay_quarters"),
+    "stay_waits": ("DESCRIBE SELECT * FROM stay_waits_of(NULL::TIMESTAMPTZ, NULL::TIMESTAMPTZ)",
+                   "DROP TABLE stay_waits"),
+    "caller_stays": ("DESCRIBE SELECT * FROM caller_stays_of("
+                     "NULL::TIMESTAMPTZ, NULL::TIMESTAMPTZ)", "DROP TABLE caller_stays"),
+}  # fmt: skip
+SCHEMA_SQL = Path(__file__).with_name("schema.sql")
+
+
+def _reshape(con: duckdb.DuckDBPyConnection) -> bool:
+    """Drop the rollup tables whose columns differ from their macros' and create them again
+    (empty) from the schema; True when any did."""
+    dropped = False
+    for table, (describe, drop) in _SHAPES.items():
+        stored = con.execute(
+            "SELECT column_name FROM duckdb_columns() WHERE table_name = ? ORDER BY column_index",
+            [table],
+        ).fetchall()
+        wanted = con.execute(describe).fetchall()
+        if [c[0] for c in stored] != [c[0] for c in wanted]:
+            log.info("rollup %s has the columns of another version: made again", table)
+            con.execute(drop)
+            dropped = True
+    if dropped:
+        con.execute(SCHEMA_SQL.read_text())
+    return dropped
+
+
 _EVERYTHING = {"lo": datetime.min.replace(tzinfo=UTC), "hi": datetime.max.replace(tzinfo=UTC)}
 
 
@@ -134,8 +166,10 @@ SELECT (SELECT count(*) FROM queue_calls),
 
 
 def check(con: duckdb.DuckDBPyConnection) -> bool:
-    """Rebuild the rollups when they disagree with queue_calls; True when it did."""
-    if not stale(con):
+    """Rebuild the rollups when they disagree with queue_calls, or have the columns of an
+    older Callboard (derived data: dropped and made again); True when it did."""
+    reshaped = _reshape(con)
+    if not reshaped and not stale(con):
         return False
     log.info("rollups out of date with queue_calls: rebuilding")
     con.execute("BEGIN TRANSACTION")

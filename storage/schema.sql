@@ -241,10 +241,19 @@ LEFT JOIN queue_thresholds AS g ON g.pbx IS NULL AND g.queue = c.queue
 WHERE c.entered_at >= lo AND c.entered_at < hi;
 
 -- The stays that entered in [lo, hi) summed per PBX, queue, UTC quarter-hour, outcome and short
--- abandon (abandoned with wait_s < short_under). Every figure is a count,
--- sum, min or max, so buckets and edges add up. within_sl counts wait_s <= sl_s; within_sl_whole_s
--- the same on Asterisk's whole-second clock (see queue_summary).
+-- abandon (abandoned with wait_s < short_under). Every figure is a count, sum, min or max, so
+-- buckets and edges add up. within_sl counts wait_s <= sl_s; within_sl_whole_s the same on
+-- Asterisk's whole-second clock (see queue_summary). dumped counts the stays in which a member
+-- answered and hung up during the announcement (a ring attempt 'dumped', AGENTDUMP; the caller
+-- keeps waiting, so it is not an outcome); the writer stores a stay after its ring attempts.
 CREATE OR REPLACE MACRO stay_quarters_of(lo, hi, sl_override, short_under) AS TABLE
+WITH dumps AS (
+    SELECT pbx, queue, call_id, min(started_at) AS dumped_at
+    FROM ring_attempts
+    WHERE result = 'dumped' AND started_at >= lo
+      AND started_at < CASE WHEN isinf(hi) THEN hi ELSE hi + INTERVAL 1 DAY END
+    GROUP BY ALL
+)
 SELECT pbx, queue, bucket_floor(entered_at, 900) AS bucket, outcome,
        coalesce(outcome = 'abandoned' AND wait_s < short_under, false) AS short,
        count(*) AS stays,
@@ -263,8 +272,10 @@ SELECT pbx, queue, bucket_floor(entered_at, 900) AS bucket, outcome,
        count(left_position) AS left_positions,
        sum(left_position) AS left_position_sum,
        min(sl_s) AS sl_min_s,
-       max(sl_s) AS sl_max_s
+       max(sl_s) AS sl_max_s,
+       count(*) FILTER (WHERE dumped_at >= entered_at) AS dumped
 FROM queue_calls_judged(lo, hi, sl_override)
+LEFT JOIN dumps USING (pbx, queue, call_id)
 GROUP BY ALL;
 
 -- The stays that entered in [lo, hi) counted per PBX, queue, UTC day, answered or not and wait
@@ -298,7 +309,8 @@ CREATE TABLE IF NOT EXISTS stay_quarters (
     left_positions    BIGINT NOT NULL,
     left_position_sum HUGEINT,
     sl_min_s          DOUBLE,
-    sl_max_s          DOUBLE
+    sl_max_s          DOUBLE,
+    dumped            BIGINT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS stay_waits (
     pbx          VARCHAR NOT NULL,

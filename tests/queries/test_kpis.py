@@ -68,6 +68,7 @@ def test_queue_summary_by_hand(day: Store) -> None:
             "talk_total_s": 270.0, "talk_avg_s": 135.0, "aht_s": 135.0,  # 90 + 180
             "sl_threshold_s": 20.0,  # no [[queue]] settings, no QueueParams: the default
             "abandon_entry_position_avg": 2.0,
+            "agent_dumps": 0,  # no ring attempt was dumped
         },
         {   # support: S1-S3 answered (5, 20, 30 s), S4 abandoned 3 s, S5 abandoned 40 s,
             # S6 timeout 60 s, S7 exitwithkey 12 s, S8 unknown (wait unknown)
@@ -95,6 +96,7 @@ def test_queue_summary_by_hand(day: Store) -> None:
             "talk_total_s": 360.0, "talk_avg_s": 120.0, "aht_s": 120.0,  # 100 + 200 + 60
             "sl_threshold_s": 20.0,
             "abandon_entry_position_avg": 2.5,  # (2 + 3) / 2, at entry
+            "agent_dumps": 0,
         },
     ])  # fmt: skip
 

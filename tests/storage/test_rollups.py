@@ -22,7 +22,7 @@ import pytest
 
 import queries
 from bench import queries_flat
-from collectors.rows import QueueCall, QueueParams
+from collectors.rows import QueueCall, QueueParams, RingAttempt
 from storage import rollups
 from storage.backfill import write_new
 from storage.store import Store
@@ -68,9 +68,9 @@ def _stays(n: int, seed: int = 7) -> list[QueueCall]:
 
 # Each rollup as stored, and as its macro computes it from all the stays now.
 FRESH = {
-    "stay_quarters": "SELECT * FROM stay_quarters_of('-infinity', 'infinity', NULL, 5)",
-    "stay_waits": "SELECT * FROM stay_waits_of('-infinity', 'infinity')",
-    "caller_stays": "SELECT * FROM caller_stays_of('-infinity', 'infinity')",
+    "stay_quarters": "SELECT * FROM stay_quarters_of(range_lo(NULL), range_hi(NULL), NULL, 5)",
+    "stay_waits": "SELECT * FROM stay_waits_of(range_lo(NULL), range_hi(NULL))",
+    "caller_stays": "SELECT * FROM caller_stays_of(range_lo(NULL), range_hi(NULL))",
 }
 
 
@@ -266,3 +266,37 @@ def test_wait_percentiles_are_taken_over_whole_seconds(store: Store) -> None:
     assert row["wait_answered_p90_s"] == pytest.approx(8.8)
     assert row["asa_s"] == pytest.approx((0.2 + 3.5 + 9.9) / 3)
     assert row["wait_answered_max_s"] == pytest.approx(9.9)
+
+
+def test_a_stay_in_which_a_member_dumped_the_caller_counts_as_an_agent_dump(
+    store: Store,
+) -> None:
+    # s1 was rung twice: Alice answered and hung up in the announcement (AGENTDUMP), then Bob
+    # answered. s2 was answered at once. One agent dump in two offered stays, both answered.
+    for i, call_id in enumerate(("s1", "s2")):
+        entered = DAY + timedelta(minutes=10 * i)
+        if call_id == "s1":
+            store.put(
+                RingAttempt(
+                    "p",
+                    "support",
+                    "s1",
+                    "Alice",
+                    "PJSIP/alice",
+                    entered + timedelta(seconds=3),
+                    4.0,
+                    "dumped",
+                    "queue_log",
+                )
+            )
+        store.put(QueueCall(
+            pbx="p", queue="support", call_id=call_id, linkedid=None, caller_num=None,
+            caller_name=None, entered_at=entered, position=1, outcome="answered", wait_s=20.0,
+            answered_at=entered + timedelta(seconds=20), agent="Bob", interface=None,
+            talk_s=60.0, ended_by="agent", ended_at=entered + timedelta(seconds=80),
+            ring_attempts=2, source="queue_log", gap=False, left_position=None,
+        ))  # fmt: skip
+    store.flush()
+    row = queries.run("queue_summary", store.cursor()).iloc[0]
+    assert (row["offered"], row["answered"], row["agent_dumps"]) == (2, 2, 1)
+    _tables(store)
