@@ -15,8 +15,9 @@
 --   is recorded) are per answered stay, as in queue_summary: a transferred caller talks in
 --   each queue; both NULL without an answered stay. With no stays the row holds zeros and
 --   NULL rates. (Read as: every stay as a caller from the rollups, then the callers with
---   several stays, kept apart in caller_stays, put right one by one; the writer files a
---   stay there when its caller has another within a day, a check at every start when ever.)
+--   several stays, kept apart in caller_stays, put right one by one. The writer files a stay
+--   there when its caller has another within a day: a caller's stays are one call, minutes
+--   apart; two stays of one linkedid days apart would count as two callers.)
 -- params: start, end (timestamps, optional: entered_at in [start, end)), queues (list of queue
 --   names, optional: all), sl_s (seconds, optional: one threshold for every
 --   queue; default: each queue's own, see queue_targets), short_abandon_s (seconds, default

@@ -361,8 +361,8 @@ CREATE OR REPLACE MACRO whole(n) AS CAST(coalesce(n, 0) AS BIGINT);
 -- more than one stay: a caller transferred from queue to queue, or back into one. `totals`
 -- counts these callers one by one and every other caller as its one stay, from the rollups.
 -- The writer keeps it for the callers of each write, looking one day either side of their
--- stays (a caller's stays are one call: minutes apart, never days); `rollups.check`
--- recomputes it from all the stays when it disagrees with them at open.
+-- stays (a caller's stays are one call: minutes apart, never days); a rebuild
+-- (`rollups.check`, when the rollups disagree with the stays at open) recomputes it whole.
 CREATE TABLE IF NOT EXISTS caller_stays (
     pbx        VARCHAR NOT NULL,
     caller     VARCHAR NOT NULL,
