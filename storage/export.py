@@ -53,7 +53,7 @@ PARTITIONED: dict[str, str] = {
 UNPARTITIONED = ("agents", "queue_settings", "queue_thresholds", "store_gaps")
 # The queue_log follower's resume points (the service's own state, not data for a reader) and
 # the rollups (derived from queue_calls: a dataset connection computes them, queries/dataset.py).
-NOT_EXPORTED = ("queue_log_offsets", "stay_quarters", "stay_waits")
+NOT_EXPORTED = ("queue_log_offsets", "stay_quarters", "stay_waits", "caller_stays")
 WHOLE = "all"  # the partition key of an unpartitioned table
 BATCH_ROWS = 100_000  # rows per Arrow batch: bounds memory whatever a day holds
 
