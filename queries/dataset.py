@@ -46,7 +46,7 @@ def dataset_connection(folder: Path | str) -> duckdb.DuckDBPyConnection:
         relation.create_view(table, replace=True)
     # The rollups are not exported (derived data): computed here from the exported stays, as
     # the store would, so that the KPI queries read them the same way.
-    rollups.rebuild(con)
+    rollups.rebuild(con, callers=True)
     return con
 
 
