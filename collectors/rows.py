@@ -91,7 +91,10 @@ class MemberState:
     present: bool  # false once the member is removed from the queue
     penalty: int
     ringinuse: bool
-    membership: str  # static | dynamic | realtime
+    membership: str  # static | dynamic | realtime (| unknown, from queue_log only)
+    # ami | queue_log (storage/presence.py): last, like its column, which files made before it
+    # existed get at the end (storage/schema.sql).
+    source: str = "ami"
 
 
 @dataclass(frozen=True, slots=True)

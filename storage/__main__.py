@@ -3,7 +3,11 @@
 
 import-queue-log loads an Asterisk queue_log into the store: years of history on the pages
 from the first day. Idempotent (loading a file twice changes nothing), shows progress, reports
-bad lines and goes on.
+bad lines and goes on. Calls the collector missed are added; agent presence (ADDMEMBER,
+REMOVEMEMBER, PAUSE, UNPAUSE lines) only for the time before the collector's first member row
+for the PBX, where it has none of its own. queue_log names a paused member by its member name:
+the interface is the one the collector saw with that name, or give it with --member
+NAME=INTERFACE (repeatable); lines of a name with neither are counted and left out.
 
 export writes the closed UTC days in [since, until) to the Parquet dataset (storage/export.py),
 as the service's scheduled job does; days already exported and unchanged are skipped.
@@ -39,6 +43,10 @@ def main(argv: list[str] | None = None) -> int:
     load.add_argument("--pbx", required=True, help="the PBX name its rows are tagged with")
     load.add_argument("--db", type=Path, help="DuckDB file (default: db_path of the settings)")
     load.add_argument("--config", type=Path, help="TOML settings file")
+    load.add_argument(
+        "--member", action="append", default=[], metavar="NAME=INTERFACE",
+        help="the interface of a queue member name, e.g. Alice=PJSIP/1001 (repeatable)",
+    )  # fmt: skip
     out = sub.add_parser("export", help="export closed days to the Parquet dataset")
     out.add_argument("--since", type=_day, help="first UTC day, YYYY-MM-DD (default: the first)")
     out.add_argument("--until", type=_day, help="day after the last (default: today, not closed)")
@@ -54,11 +62,12 @@ def main(argv: list[str] | None = None) -> int:
             raise CallboardError(
                 f"--pbx: must be 1-64 letters, digits, '.', '_' or '-', not {args.pbx[:80]!r}"
             )
+        members = _members(args.member)
         db = args.db or load_settings(args.config).db_path
         if not args.file.is_file():
             raise CallboardError(f"{args.file} is not a file")
         with Store(db) as store:
-            report = backfill_file(store, args.file, args.pbx, progress=_progress)
+            report = backfill_file(store, args.file, args.pbx, progress=_progress, members=members)
     except CallboardError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -91,6 +100,18 @@ def _export(args: argparse.Namespace) -> int:
         return 2
     _print_export(report, args.dir or settings.export_path)
     return 0
+
+
+def _members(pairs: list[str]) -> dict[str, str]:
+    members = {}
+    for pair in pairs:
+        name, _, interface = pair.partition("=")
+        if not name or not interface or len(pair) > 200:
+            raise CallboardError(
+                f"--member: NAME=INTERFACE, e.g. Alice=PJSIP/1001, not {pair[:80]!r}"
+            )
+        members[name] = interface
+    return members
 
 
 def _day(text: str) -> date:
@@ -127,6 +148,12 @@ def _print(r: BackfillReport) -> None:
         f"{r.calls_known} already known, {r.open_calls} still open, "
         f"{r.orphan_lines} lines without their ENTERQUEUE, {r.bad_line_count} bad lines"
     )
+    print(
+        f"agent presence: {r.member_states_added} member states added, "
+        f"{r.member_rows_observed} left to the collector's own"
+    )
+    for name, lines in r.unmapped_members.most_common(SHOWN_BAD_LINES):
+        print(f"  member {name!r}: {lines} lines left out, interface not known (--member)")
     for number, reason in r.bad_lines[:SHOWN_BAD_LINES]:
         print(f"  line {number}: {reason}")
     if r.bad_line_count > SHOWN_BAD_LINES:

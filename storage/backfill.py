@@ -3,15 +3,18 @@
 Used by `python -m storage import-queue-log` (years of history before Callboard existed) and
 for reconciliation: a call the collector saw is kept as it is (source `ami`); a call it missed
 is added from queue_log (source `queue_log`); a stay the collector could only close as
-`unknown` across a gap is replaced by queue_log's record of it. Loading a file twice changes
-nothing. All writes go through the store's writer (`Store.in_writer`).
+`unknown` across a gap is replaced by queue_log's record of it. Member lines become agent
+presence (`member_states`) for the time before the collector's first row for the PBX
+(storage/presence.py). Loading a file twice changes nothing. All writes go through the store's
+writer (`Store.in_writer`).
 """
 
 from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Callable, Iterator
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -20,6 +23,7 @@ import duckdb
 
 from collectors.rows import QueueCall, RingAttempt
 from storage import rollups
+from storage.presence import MembersWritten, write_members
 from storage.queue_log import MAX_LINE_CHARS, OVERSIZED_LINE, QueueLogFolder
 from storage.store import Store, to_arrow
 
@@ -43,6 +47,15 @@ class BackfillReport:
     bad_lines: list[tuple[int, str]] = field(default_factory=list)  # the first ones
     bad_line_count: int = 0
     seconds: float = 0.0
+    member_states_added: int = 0  # presence rows (closing rows at the horizon included)
+    member_rows_observed: int = 0  # presence changes the collector had seen itself
+    unmapped_members: Counter[str] = field(default_factory=Counter)  # name -> lines left out
+
+    def add_members(self, written: MembersWritten | None) -> None:
+        if written is not None:
+            self.member_states_added += written.added
+            self.member_rows_observed += written.observed
+            self.unmapped_members.update(written.unmapped)
 
     @property
     def lines_per_s(self) -> float:
@@ -53,9 +66,15 @@ Progress = Callable[[int, int], None]  # (bytes read, total bytes)
 
 
 def backfill_file(
-    store: Store, path: Path, pbx: str, progress: Progress | None = None
+    store: Store,
+    path: Path,
+    pbx: str,
+    progress: Progress | None = None,
+    members: Mapping[str, str] | None = None,
 ) -> BackfillReport:
-    """Fold `path` chunk by chunk and write the stays the store does not have yet."""
+    """Fold `path` chunk by chunk and write the stays the store does not have yet, and the
+    presence before the collector's first member row; `members` maps member names to their
+    interfaces where the collector never saw them (storage/presence.py)."""
     report = BackfillReport()
     started = time.monotonic()
     folder = QueueLogFolder(pbx)
@@ -69,6 +88,11 @@ def backfill_file(
             report.calls_added += added
             report.calls_replaced += replaced
             report.calls_known += len(calls) - added
+        rows = folder.take_members()
+        if rows:
+            report.add_members(store.in_writer(
+                functools.partial(write_members, rows=rows, pbx=pbx, names=members)
+            ))  # fmt: skip
         done += sum(map(len, chunk)) + len(chunk)  # and their LFs
         if progress is not None:
             progress(min(done, total), total)

@@ -10,6 +10,9 @@ through the backfill (storage/backfill.py, on the store's writer): a stay the co
 kept, one it missed is added (source `queue_log`), an `unknown` gap stay is replaced. A finished
 stay is held back while the collector still has it open, or until `grace_s` after its end, so a
 call AMI is about to write is never written twice; the backfill's duplicate check covers the rest.
+Member lines become presence rows at once (storage/presence.py), which keeps them to the time
+before the collector's first member row: a follower that starts with the collector loads the
+presence of the history it reads first, and nothing after.
 
 Where to resume is kept in the store (`queue_log_offsets`): the file's inode and the offset of
 the oldest line still needed (the ENTERQUEUE of a stay not written yet), so a restart re-reads
@@ -31,6 +34,7 @@ import duckdb
 
 from collectors.rows import QueueCall, RingAttempt
 from storage.backfill import write_new
+from storage.presence import write_members
 from storage.queue_log import QueueLogFolder
 from storage.store import Store
 
@@ -167,6 +171,7 @@ class FollowReport:
     calls_known: int = 0
     held: int = 0  # finished stays waiting for the collector or the grace period
     bad_lines: int = 0
+    member_states_added: int = 0
     errors: list[str] = field(default_factory=list)
 
 
@@ -200,6 +205,7 @@ class QueueLogFollower:
                 self._entered.setdefault((parts[1], parts[2]), line.offset)
         calls, attempts = self.folder.feed([line.text for line in lines])
         self.report.lines += len(lines)
+        self._write_members()
         self.report.bad_lines = len(self.folder.account.bad_lines)
         by_stay: dict[Key, list[RingAttempt]] = {}
         for attempt in attempts:
@@ -238,6 +244,14 @@ class QueueLogFollower:
         for key in due:
             del self._held[key]
         return added
+
+    def _write_members(self) -> None:
+        rows = self.folder.take_members()
+        if rows:
+            written = self.store.in_writer(
+                functools.partial(write_members, rows=rows, pbx=self.pbx)
+            )
+            self.report.member_states_added += written.added if written else 0
 
     def _prune_entered(self) -> None:
         # Resume offsets are needed for stays still open in the folder or held back only.

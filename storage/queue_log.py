@@ -2,7 +2,8 @@
 
 queue_log is the only complete record of queue calls (AMI keeps nothing for a collector that was
 away), so history is imported from it. `parse_line` turns one line into a `QueueLogRecord`;
-`fold_calls` folds a whole file into the `QueueCall` and `RingAttempt` rows of collectors/rows.py.
+`fold_calls` folds a whole file into the `QueueCall` and `RingAttempt` rows of collectors/rows.py,
+and its member lines into `MemberState` rows (storage/presence.py).
 
 Data field layouts, as Asterisk 16's apps/app_queue.c writes them (checked against the source
 and against the real captures in ../shared/ami-captures):
@@ -32,14 +33,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from collectors.rows import QueueCall, RingAttempt
+from collectors.rows import MemberState, QueueCall, RingAttempt
+from storage.presence import MemberFold, MemberLineError
 
 SOURCE = "queue_log"
 # RingAttempt.result values this module writes. "dumped" exists only here: the member answered,
 # then hung up during the member announcement, before any bridge (see _agent_dump).
 RING_RESULTS = ("answered", "noanswer", "canceled", "dumped")
 
-# Verbs about queue members or the logger itself: fold_calls skips them, they are not bad lines.
+# Verbs about queue members (storage/presence.py folds them) or the logger itself.
 MEMBER_VERBS = frozenset({
     "ADDMEMBER", "REMOVEMEMBER", "PAUSE", "UNPAUSE", "PAUSEALL", "UNPAUSEALL", "PENALTY",
     "RINGINUSE", "AGENTLOGIN", "AGENTLOGOFF", "AGENTCALLBACKLOGIN", "AGENTCALLBACKLOGOFF",
@@ -91,7 +93,7 @@ class QueueLogParse:
     had already ended. `unfinished_calls` are stays cut off by an Asterisk restart (QUEUESTART)
     or by a new ENTERQUEUE of the same caller in the same queue; they are written with gap=True.
     `unknown_verbs` counts verbs this module does not know (e.g. DID or INFO lines that a
-    dialplan writes with QueueLog()).
+    dialplan writes with QueueLog()). `member_states` are the rows of the member lines.
     """
 
     calls: list[QueueCall] = field(default_factory=list)
@@ -104,6 +106,7 @@ class QueueLogParse:
     late_lines: int = 0
     unfinished_calls: int = 0
     unknown_verbs: Counter[str] = field(default_factory=Counter)
+    member_states: list[MemberState] = field(default_factory=list)
 
 
 def parse_line(line: str) -> QueueLogRecord | None:
@@ -129,8 +132,11 @@ def fold_calls(lines: Iterable[str], pbx: str) -> QueueLogParse:
     its RingAttempt rows are written with it. Bad lines are reported in the result and skipped,
     they never stop the fold.
     """
+    folder = _Folder(pbx)
     with _gc_paused():
-        return _Folder(pbx).fold(lines)
+        result = folder.fold(lines)
+    result.member_states = folder.members.take()
+    return result
 
 
 class QueueLogFolder:
@@ -159,6 +165,10 @@ class QueueLogFolder:
         calls, attempts = result.calls, result.ring_attempts
         result.calls, result.ring_attempts = [], []
         return calls, attempts
+
+    def take_members(self) -> list[MemberState]:
+        """The member_states rows of the member lines fed since the last take."""
+        return self._folder.members.take()
 
     def open_keys(self) -> set[tuple[str, str]]:
         """(callid, queue) of the stays open at the end of the input fed so far."""
@@ -309,6 +319,7 @@ class _Folder:
         # An OrderedDict, not a dict: removing the oldest key of a plain dict leaves holes that
         # next(iter(...)) walks over each time, which slowed long folds down a lot.
         self.ended: OrderedDict[_Key, None] = OrderedDict()
+        self.members = MemberFold(pbx)
 
     def fold(self, lines: Iterable[str]) -> QueueLogParse:
         # The hot loop of a years-long import, hence parse_line inlined, and the time of the
@@ -327,7 +338,7 @@ class _Folder:
                     time = clock.time(parts[0])
                     last_epoch = parts[0]
                 self._line(time, parts)
-            except QueueLogLineError as exc:
+            except (QueueLogLineError, MemberLineError) as exc:
                 result.bad_line_count += 1
                 if len(result.bad_lines) < KEPT_BAD_LINES:
                     result.bad_lines.append((number, str(exc)))
@@ -342,9 +353,11 @@ class _Folder:
             return
         handler = _HANDLERS.get(verb)
         if handler is None:
-            if verb == "QUEUESTART":
+            if verb in MEMBER_VERBS:
+                self.members.line(time, parts)
+            elif verb == "QUEUESTART":
                 self._restart()
-            elif verb not in MEMBER_VERBS and verb not in SYSTEM_VERBS:
+            elif verb not in SYSTEM_VERBS:
                 self.result.unknown_verbs[verb] += 1
             return
         key = (parts[1], parts[2])

@@ -41,6 +41,13 @@ CREATE TABLE IF NOT EXISTS ring_attempts (
     source     VARCHAR NOT NULL
 );
 
+-- A changelog read by arrival (rowid). Rows from queue_log's member lines (source 'queue_log',
+-- storage/presence.py) only cover a PBX's time before the collector's first row for it, and
+-- the import keeps them before the collector's rows in rowid order. queue_log knows less than
+-- AMI, so such rows say: status 0 (unknown), in_call false (calls come from the call lines),
+-- calls_taken 0, penalty and ringinuse as the last PENALTY / RINGINUSE line said (else 0 and
+-- false), membership 'dynamic' after ADDMEMBER, 'realtime' after a REALTIME one, 'unknown'
+-- for a member first seen pausing (static, or added before the file begins).
 CREATE TABLE IF NOT EXISTS member_states (
     pbx           VARCHAR NOT NULL,
     queue         VARCHAR NOT NULL,
@@ -55,8 +62,11 @@ CREATE TABLE IF NOT EXISTS member_states (
     present       BOOLEAN NOT NULL,
     penalty       INTEGER NOT NULL,
     ringinuse     BOOLEAN NOT NULL,
-    membership    VARCHAR NOT NULL        -- static|dynamic|realtime
+    membership    VARCHAR NOT NULL,       -- static|dynamic|realtime|unknown (queue_log only)
+    source        VARCHAR                 -- ami|queue_log; NULL (rows from before it): ami
 );
+-- Files created before source existed get it here (safe to run twice).
+ALTER TABLE member_states ADD COLUMN IF NOT EXISTS source VARCHAR;
 
 CREATE TABLE IF NOT EXISTS waiting_callers (
     pbx         VARCHAR NOT NULL,

@@ -1,0 +1,234 @@
+"""Agent presence from queue_log's member lines (storage/presence.py), worked out by hand.
+
+The day, 2026-11-02 UTC, support queue, Alice on PJSIP/1001 (ADDMEMBER names the interface,
+PAUSE the member name, as Asterisk 16 writes them):
+    09:00 ADDMEMBER, 12:00 PAUSE Lunch, 12:30 UNPAUSE, 17:00 REMOVEMEMBER
+    c1 enters 10:00, answered 10:00:10, talk 300 s; c2 enters 14:00, answered 14:00:05, talk
+    600 s; c3 enters 12:10, abandons 12:11 (while Alice lunches).
+By hand: logged in 09:00-17:00 = 28800 s; paused 12:00-12:30 = 1800 s ("Lunch"); unpaused
+27000 s; talk 900 s, all of it in logged-in time; occupancy 100 * 900 / 27000 = 3.33 %.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+import queries
+from collectors.rows import MemberState
+from storage.backfill import backfill_file
+from storage.queue_log import fold_calls
+from storage.store import Store
+
+DAY = "2026-11-02"
+ALICE = {"Alice": "PJSIP/1001"}
+
+
+def at(hhmmss: str, day: str = DAY) -> datetime:
+    return datetime.fromisoformat(f"{day}T{hhmmss}+00:00")
+
+
+def epoch(hhmmss: str, day: str = DAY) -> int:
+    return int(at(hhmmss, day).timestamp())
+
+
+def day_log(day: str = DAY) -> list[str]:
+    def line(t: str, callid: str, agent: str, verb: str, *data: str) -> str:
+        return "|".join([str(epoch(t, day)), callid, "support", agent, verb, *data])
+
+    return [
+        line("09:00:00", "MANAGER", "PJSIP/1001", "ADDMEMBER", ""),
+        line("10:00:00", "c1", "NONE", "ENTERQUEUE", "", "5550001", "1"),
+        line("10:00:10", "c1", "Alice", "CONNECT", "10", "m1", "2"),
+        line("10:05:10", "c1", "Alice", "COMPLETEAGENT", "10", "300", "1"),
+        line("12:00:00", "NONE", "Alice", "PAUSE", "Lunch"),
+        line("12:10:00", "c3", "NONE", "ENTERQUEUE", "", "5550003", "1"),
+        line("12:11:00", "c3", "NONE", "ABANDON", "1", "1", "60"),
+        line("12:30:00", "NONE", "Alice", "UNPAUSE", ""),
+        line("14:00:00", "c2", "NONE", "ENTERQUEUE", "", "5550002", "1"),
+        line("14:00:05", "c2", "Alice", "CONNECT", "5", "m2", "1"),
+        line("14:10:05", "c2", "Alice", "COMPLETECALLER", "5", "600", "1"),
+        line("17:00:00", "MANAGER", "PJSIP/1001", "REMOVEMEMBER", ""),
+    ]
+
+
+@pytest.fixture
+def log(tmp_path: Path) -> Path:
+    path = tmp_path / "queue_log"
+    path.write_text("\n".join(day_log()) + "\n")
+    return path
+
+
+def summary(store: Store, agent: str = "Alice") -> dict[str, object]:
+    """agent_summary's row of `agent` on DAY."""
+    frame = queries.run("agent_summary", store.cursor(), start=at("00:00:00"),
+                        end=at("00:00:00", "2026-11-03"))  # fmt: skip
+    return dict(frame.set_index("agent").loc[agent]) | {"agent": agent}
+
+
+def member_rows(store: Store) -> list[tuple[object, ...]]:
+    return (
+        store.cursor()
+        .execute(
+            "SELECT interface, member_name, since, present, paused, paused_reason, membership, "
+            "source FROM member_states ORDER BY rowid"
+        )
+        .fetchall()
+    )
+
+
+def ami_member(since: datetime, **changes: object) -> MemberState:
+    row = MemberState(
+        pbx="main", queue="support", interface="PJSIP/1001", member_name="Alice", status=1,
+        paused=False, paused_reason=None, in_call=False, calls_taken=0, since=since,
+        present=True, penalty=0, ringinuse=False, membership="dynamic",
+    )  # fmt: skip
+    return dataclasses.replace(row, **changes)  # type: ignore[arg-type]
+
+
+def assert_hand_worked(row: dict[str, object]) -> None:
+    assert row["answered"] == 2 and row["talk_total_s"] == 900.0
+    assert row["logged_in_s"] == 28800.0
+    assert row["pause_s"] == 1800.0
+    assert row["unpaused_s"] == 27000.0
+    assert row["pause_by_reason_s"] == {"Lunch": 1800.0}
+    assert row["occupancy_pct"] == pytest.approx(100 * 900 / 27000)
+
+
+def test_fold_makes_the_collectors_rows() -> None:
+    rows = fold_calls(day_log(), pbx="main").member_states
+    # PAUSE names the member: its interface is resolved when written (test below).
+    assert [(r.interface, r.member_name, r.since.strftime("%H:%M"), r.present, r.paused,
+             r.paused_reason, r.membership) for r in rows] == [
+        ("PJSIP/1001", None, "09:00", True, False, None, "dynamic"),
+        ("Alice", "Alice", "12:00", True, True, "Lunch", "unknown"),
+        ("Alice", "Alice", "12:30", True, False, None, "unknown"),
+        ("PJSIP/1001", None, "17:00", False, False, None, "dynamic"),
+    ]  # fmt: skip
+    assert {(r.status, r.in_call, r.calls_taken, r.source) for r in rows} == {
+        (0, False, 0, "queue_log")
+    }
+
+
+def test_fold_pauseall_penalty_realtime_and_repeats() -> None:
+    t = epoch("09:00:00")
+    lines = [
+        f"{t}|REALTIME|sales|SIP/7|ADDMEMBER|",
+        f"{t + 1}|NONE|sales|SIP/7|PENALTY|3",
+        f"{t + 2}|NONE|NONE|SIP/7|PAUSEALL|Break",  # then one PAUSE per queue, as Asterisk
+        f"{t + 2}|NONE|sales|SIP/7|PAUSE|Break",
+        f"{t + 3}|NONE|sales|SIP/7|PAUSE|Break",  # the same state again: no row
+        f"{t + 4}|NONE|sales|SIP/7|PAUSE|Training",  # a new reason: a new state
+        f"{t + 5}|NONE|NONE|SIP/7|UNPAUSEALL|",
+        f"{t + 5}|NONE|sales|SIP/7|UNPAUSE|",
+        f"{t + 6}|NONE|sales|SIP/7|AGENTLOGIN|x",
+        f"{t + 7}|MANAGER||SIP/7|ADDMEMBER|",  # no queue: a bad line
+    ]
+    result = fold_calls(lines, pbx="main")
+    assert [(r.since.second, r.paused, r.paused_reason, r.penalty, r.membership)
+            for r in result.member_states] == [
+        (0, False, None, 0, "realtime"), (2, True, "Break", 3, "realtime"),
+        (4, True, "Training", 3, "realtime"), (5, False, None, 3, "realtime"),
+    ]  # fmt: skip
+    assert result.bad_lines == [(10, "ADDMEMBER without a queue or a member")]
+    assert result.unknown_verbs == {}
+
+
+def test_import_gives_presence_worked_out_by_hand(store: Store, log: Path) -> None:
+    report = backfill_file(store, log, "main", members=ALICE)
+    assert (report.calls_added, report.member_states_added) == (3, 4)
+    assert not report.unmapped_members
+    assert_hand_worked(summary(store))
+    assert [r[:6] for r in member_rows(store)] == [
+        ("PJSIP/1001", None, at("09:00:00"), True, False, None),
+        ("PJSIP/1001", "Alice", at("12:00:00"), True, True, "Lunch"),
+        ("PJSIP/1001", "Alice", at("12:30:00"), True, False, None),
+        ("PJSIP/1001", None, at("17:00:00"), False, False, None),
+    ]
+
+
+def test_loading_twice_changes_nothing(store: Store, log: Path) -> None:
+    backfill_file(store, log, "main", members=ALICE)
+    before = member_rows(store)
+    again = backfill_file(store, log, "main", members=ALICE)
+    assert (again.calls_added, again.member_states_added) == (0, 0)
+    assert member_rows(store) == before
+    assert_hand_worked(summary(store))
+
+
+def test_a_name_the_collector_saw_resolves_without_a_map(store: Store, log: Path) -> None:
+    # The collector knew Alice on PJSIP/1001 from the next day on.
+    store.put(ami_member(at("08:00:00", "2026-11-03")))
+    store.flush()
+    report = backfill_file(store, log, "main")
+    assert report.member_states_added == 4 and not report.unmapped_members
+    assert_hand_worked(summary(store))
+
+
+def test_an_unknown_name_is_counted_and_left_out(store: Store, log: Path) -> None:
+    report = backfill_file(store, log, "main")
+    assert report.unmapped_members == {"Alice": 2}
+    assert report.member_states_added == 2  # ADDMEMBER and REMOVEMEMBER name the interface
+    # The device is known by its interface only: its presence, without the pause, and no
+    # talk, which is Alice's (the name CONNECT gives).
+    row = summary(store, "PJSIP/1001")
+    assert (row["logged_in_s"], row["pause_s"], row["answered"]) == (28800.0, 0.0, 0)
+
+
+def test_nothing_is_added_where_the_collector_saw_the_members(store: Store, log: Path) -> None:
+    # The collector ran all day: its rows, from 08:00, hold presence (here Alice logged in
+    # 08:30-16:00 with no pause, different from queue_log on purpose, so any leak shows).
+    store.put(ami_member(at("08:00:00"), present=False))
+    store.put(ami_member(at("08:30:00")))
+    store.put(ami_member(at("16:00:00"), present=False))
+    store.flush()
+    before = member_rows(store)
+    report = backfill_file(store, log, "main", members=ALICE)
+    assert report.member_states_added == 0 and report.member_rows_observed == 4
+    assert member_rows(store) == before
+    row = summary(store)
+    assert (row["logged_in_s"], row["pause_s"]) == (27000.0, 0.0)
+
+
+def test_history_loaded_after_the_collector_ran(store: Store, log: Path) -> None:
+    """The collector ran from the next day 08:00; the earlier queue_log is imported later. Its
+    rows land before the collector's in arrival order, so both days read right, and the live
+    view still shows the collector's state."""
+    store.put(ami_member(at("08:00:00", "2026-11-03")))
+    store.put(ami_member(at("09:00:00", "2026-11-03"), paused=True, paused_reason="Break"))
+    store.put(ami_member(at("09:15:00", "2026-11-03")))
+    store.flush()
+    bob = f"{epoch('11:00:00')}|MANAGER|support|PJSIP/1002|ADDMEMBER|"  # never removed
+    log.write_text(log.read_text() + bob + "\n")
+    report = backfill_file(store, log, "main", members=ALICE)
+    assert report.member_states_added == 5 + 1  # Alice's 4, Bob's add, Bob's close
+    assert_hand_worked(summary(store))
+    frame = queries.run("agent_summary", store.cursor(), start=at("00:00:00"),
+                        end=at("00:00:00", "2026-11-04")).set_index("agent")  # fmt: skip
+    # Bob: 11:00 on the 2nd until the collector's first row (08:00 on the 3rd) = 21 h, as
+    # the collector's first snapshot does not list him.
+    assert frame.loc["PJSIP/1002", "logged_in_s"] == 21 * 3600.0
+    # Alice: 28800 s on the 2nd, 16 h from 08:00 on the 3rd; paused 1800 + 900 s.
+    assert frame.loc["Alice", "logged_in_s"] == 28800.0 + 16 * 3600
+    assert frame.loc["Alice", "pause_s"] == 1800.0 + 900
+    live = queries.run("live_members", store.cursor())
+    assert list(zip(live["interface"], live["paused"], strict=True)) == [("PJSIP/1001", False)]
+    sources = [r[-1] for r in member_rows(store)]
+    assert sources == ["queue_log"] * 6 + ["ami"] * 3
+    again = backfill_file(store, log, "main", members=ALICE)
+    assert again.member_states_added == 0
+
+
+def test_cli_takes_member_names(tmp_path: Path, log: Path) -> None:
+    from storage.__main__ import main
+
+    db = tmp_path / "cli.duckdb"
+    assert main(["import-queue-log", str(log), "--pbx", "main", "--db", str(db),
+                 "--member", "Alice=PJSIP/1001"]) == 0  # fmt: skip
+    with Store(db) as store:
+        assert_hand_worked(summary(store))
+    assert main(["import-queue-log", str(log), "--pbx", "main", "--db", str(db),
+                 "--member", "Alice"]) == 2  # fmt: skip
