@@ -308,7 +308,7 @@ _MEMBER_ROWS = """
 INSERT INTO member_states
 SELECT $pbx, queue, printf('PJSIP/%d', 1000 + agent), printf('Agent %03d', agent), status,
        paused, CASE WHEN paused THEN reason END, in_call, 0, since, present, 0, false,
-       'dynamic'
+       'dynamic', 'ami'
 FROM (
     SELECT agent, queue, since, 1 AS status, false AS in_call, present, paused, reason
     FROM presence

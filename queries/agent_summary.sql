@@ -195,7 +195,8 @@ talk_edges AS (
 observed_talk AS (
     -- Occupancy's talk: the talk of the answered stays above that falls in time the agent was
     -- seen logged in (pieces are already clipped to the range and to now), F(end) - F(start).
-    -- Talk outside it (history imported from queue_log, presence before Callboard started)
+    -- Talk outside it (a static member before its first queue_log line, time before
+    -- Callboard started or the queue_log begins)
     -- has no logged-in time to be set against, so it is left out rather than divided by a
     -- few seconds.
     SELECT agent, sum(sign * upto_s) AS talk_s

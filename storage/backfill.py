@@ -23,7 +23,7 @@ import duckdb
 
 from collectors.rows import QueueCall, RingAttempt
 from storage import rollups
-from storage.presence import MembersWritten, write_members
+from storage.presence import MembersWritten, next_rowid, order_members, write_members
 from storage.queue_log import MAX_LINE_CHARS, OVERSIZED_LINE, QueueLogFolder
 from storage.store import Store, to_arrow
 
@@ -79,6 +79,7 @@ def backfill_file(
     started = time.monotonic()
     folder = QueueLogFolder(pbx)
     total = path.stat().st_size
+    first_member = store.in_writer(next_rowid) or 0
     done = 0
     for chunk in _chunks(path):
         calls, attempts = folder.feed(chunk)
@@ -90,12 +91,18 @@ def backfill_file(
             report.calls_known += len(calls) - added
         rows = folder.take_members()
         if rows:
-            report.add_members(store.in_writer(
-                functools.partial(write_members, rows=rows, pbx=pbx, names=members)
-            ))  # fmt: skip
+            report.add_members(store.in_writer(functools.partial(
+                write_members, rows=rows, pbx=pbx, names=members, order=False
+            )))  # fmt: skip
         done += sum(map(len, chunk)) + len(chunk)  # and their LFs
         if progress is not None:
             progress(min(done, total), total)
+    # Close what is still present at the collector's horizon, then put history loaded after
+    # the collector ran before its rows, once for the whole file.
+    report.add_members(store.in_writer(functools.partial(
+        write_members, rows=[], pbx=pbx, order=False
+    )))  # fmt: skip
+    store.in_writer(functools.partial(order_members, pbx=pbx, first=first_member))
     account = folder.account
     report.lines, report.open_calls = account.lines, account.open_calls
     report.orphan_lines, report.bad_lines = account.orphan_lines, account.bad_lines

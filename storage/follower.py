@@ -12,7 +12,9 @@ stay is held back while the collector still has it open, or until `grace_s` afte
 call AMI is about to write is never written twice; the backfill's duplicate check covers the rest.
 Member lines become presence rows at once (storage/presence.py), which keeps them to the time
 before the collector's first member row: a follower that starts with the collector loads the
-presence of the history it reads first, and nothing after.
+presence of the history it reads first, and nothing after. Those rows are put in time order
+(a rewrite of the changelog) once a poll finds the file nearly read (CAUGHT_UP_LINES), not at
+every step of a first read.
 
 Where to resume is kept in the store (`queue_log_offsets`): the file's inode and the offset of
 the oldest line still needed (the ENTERQUEUE of a stay not written yet), so a restart re-reads
@@ -34,13 +36,14 @@ import duckdb
 
 from collectors.rows import QueueCall, RingAttempt
 from storage.backfill import write_new
-from storage.presence import write_members
+from storage.presence import next_rowid, order_members, write_members
 from storage.queue_log import QueueLogFolder
 from storage.store import Store
 
 log = logging.getLogger(__name__)
 
 READ_BYTES = 4 << 20  # at most this much per read: a first read of a big file goes in steps
+CAUGHT_UP_LINES = 10_000  # a poll reading fewer lines has (nearly) caught up with the file
 GRACE_S = 10.0  # AMI rows of a call follow its queue_log lines by well under this
 Key = tuple[str, str]  # (callid, queue), as queue_log keys a stay
 Held = tuple[str, str, datetime]  # (callid, queue, entered_at): one stay, even re-entered
@@ -191,6 +194,7 @@ class QueueLogFollower:
         self._held: dict[Held, tuple[QueueCall, list[RingAttempt]]] = {}
         self._inode = self.tail.inode
         self._saved: tuple[int, int] | None = None
+        self._unordered: int | None = None  # first rowid of member rows not yet put in order
 
     def poll(self, open_stays: frozenset[tuple[str, str]] = frozenset()) -> int:
         """Read, fold and write what is due; `open_stays` are the (queue, call_id) the
@@ -205,7 +209,7 @@ class QueueLogFollower:
                 self._entered.setdefault((parts[1], parts[2]), line.offset)
         calls, attempts = self.folder.feed([line.text for line in lines])
         self.report.lines += len(lines)
-        self._write_members()
+        self._write_members(caught_up=len(lines) < CAUGHT_UP_LINES)
         self.report.bad_lines = len(self.folder.account.bad_lines)
         by_stay: dict[Key, list[RingAttempt]] = {}
         for attempt in attempts:
@@ -245,13 +249,21 @@ class QueueLogFollower:
             del self._held[key]
         return added
 
-    def _write_members(self) -> None:
+    def _write_members(self, caught_up: bool) -> None:
         rows = self.folder.take_members()
         if rows:
+            first = self.store.in_writer(next_rowid) or 0
             written = self.store.in_writer(
-                functools.partial(write_members, rows=rows, pbx=self.pbx)
+                functools.partial(write_members, rows=rows, pbx=self.pbx, order=False)
             )
-            self.report.member_states_added += written.added if written else 0
+            if written is not None and written.added:
+                self.report.member_states_added += written.added
+                self._unordered = first if self._unordered is None else self._unordered
+        if caught_up and self._unordered is not None:
+            self.store.in_writer(
+                functools.partial(order_members, pbx=self.pbx, first=self._unordered)
+            )
+            self._unordered = None
 
     def _prune_entered(self) -> None:
         # Resume offsets are needed for stays still open in the folder or held back only.

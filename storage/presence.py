@@ -161,10 +161,13 @@ def write_members(
     rows: list[MemberState],
     pbx: str,
     names: Mapping[str, str] | None = None,
+    order: bool = True,
 ) -> MembersWritten:
     """In one transaction: resolve names to interfaces, keep the rows dated before the PBX's
     horizon that the store does not hold yet, close at the horizon what queue_log left
-    present, and keep each member's rows in time order by arrival (see the module doc)."""
+    present, and (with `order`) keep each member's rows in time order by arrival. A long
+    import writes its chunks with order=False and calls `order_members` once at the end: the
+    rewrite costs the whole changelog."""
     done = MembersWritten()
     con.execute("BEGIN TRANSACTION")
     try:
@@ -182,14 +185,38 @@ def write_members(
             con.execute("DROP TABLE resolved; DROP TABLE kept")
         if horizon is not None:
             done.added += _count(con, _CLOSE, {"pbx": pbx, "h": horizon})
-        if done.added and _count(con, _DISORDER, {"pbx": pbx, "first": first_new}):
-            con.execute(_REORDER)
-            done.reordered = True
+        if order and done.added:
+            done.reordered = _order(con, pbx, first_new)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
         raise
     return done
+
+
+def next_rowid(con: duckdb.DuckDBPyConnection) -> int:
+    """The rowid the next member_states row gets: where an import's rows begin."""
+    return _count(con, _NEXT_ROWID)
+
+
+def order_members(con: duckdb.DuckDBPyConnection, pbx: str, first: int) -> bool:
+    """Rewrite the changelog if a row from `first` on is dated before an earlier row of the
+    same member; True if it did."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        done = _order(con, pbx, first)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return done
+
+
+def _order(con: duckdb.DuckDBPyConnection, pbx: str, first: int) -> bool:
+    if not _count(con, _DISORDER, {"pbx": pbx, "first": first}):
+        return False
+    con.execute(_REORDER)
+    return True
 
 
 def _resolve(

@@ -20,6 +20,7 @@ import pytest
 import queries
 from collectors.rows import MemberState
 from storage.backfill import backfill_file
+from storage.follower import QueueLogFollower
 from storage.queue_log import fold_calls
 from storage.store import Store
 
@@ -232,3 +233,24 @@ def test_cli_takes_member_names(tmp_path: Path, log: Path) -> None:
         assert_hand_worked(summary(store))
     assert main(["import-queue-log", str(log), "--pbx", "main", "--db", str(db),
                  "--member", "Alice"]) == 2  # fmt: skip
+
+
+def test_follower_loads_presence_before_the_collector(store: Store, tmp_path: Path) -> None:
+    """The follower writes member rows as it reads them, before the collector's horizon only,
+    and puts late history in order once it has caught up."""
+    store.put(ami_member(at("08:00:00", "2026-11-03")))
+    store.flush()
+    path = tmp_path / "followed"
+    path.write_text("\n".join(day_log()) + "\n")
+    follower = QueueLogFollower(store, "main", path, grace_s=0)
+    try:
+        follower.poll()
+        late = f"{epoch('09:00:00', '2026-11-03')}|NONE|support|Alice|PAUSE|Break\n"
+        with path.open("a") as f:
+            f.write(late)  # after the horizon: the collector's own rows tell it
+        follower.poll()
+    finally:
+        follower.close()
+    assert follower.report.member_states_added == 4
+    assert [r[-1] for r in member_rows(store)] == ["queue_log"] * 4 + ["ami"]
+    assert_hand_worked(summary(store))

@@ -1,0 +1,87 @@
+"""Proof on a real Asterisk 16: agent presence from the collector's rows equals the presence
+folded from the queue_log Asterisk wrote in the same run (loaded into a second store).
+
+(../shared/ami-captures/ has no member lines in its queue_logs, so the lab makes them.)
+Tolerance 1.5 s per duration: queue_log stamps whole epoch seconds, so each edge of a span
+reads up to 1 s early, and the AMI event reaches the collector some ms after the line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import queries
+from storage.backfill import backfill_file
+from storage.store import Store
+from tests.collectors.lab_helpers import collecting, members, until
+from tests.lab.ami import LabAmi
+from tests.lab.asterisk import AsteriskLab
+
+pytestmark = pytest.mark.asterisk
+
+TOLERANCE_S = 1.5
+PRESENCE = ["logged_in_s", "pause_s", "unpaused_s"]
+
+
+def presence(store: Store, start: datetime, end: datetime) -> pd.DataFrame:
+    cursor = store.cursor()
+    try:
+        return queries.run("agent_summary", cursor, start=start, end=end).set_index("agent")
+    finally:
+        cursor.close()
+
+
+async def test_presence_from_ami_equals_presence_from_queue_log(
+    asterisk_lab: AsteriskLab, tmp_path: Path
+) -> None:
+    lab = asterisk_lab
+    async with collecting(lab, tmp_path / "ami") as service, LabAmi(lab) as ami:
+        first = len(lab.queue_log_lines())  # the lab is shared: this test's lines only
+        start = datetime.now(UTC)
+        # Erin, a dynamic member of two queues on an interface of her own (not an endpoint:
+        # Asterisk takes any), paused in both at once (PAUSEALL) and removed from both.
+        erin = [{"Queue": q, "Interface": "PJSIP/1099"} for q in ("support", "rna")]
+        for membership in erin:
+            await ami.action({"Action": "QueueAdd", **membership, "MemberName": "Erin"})
+        await asyncio.sleep(2)
+        pause_all = {"Action": "QueuePause", "Interface": "PJSIP/1099"}  # no Queue: all
+        await ami.action({**pause_all, "Paused": "true", "Reason": "Lunch"})
+        # Alice, static in support and rna: paused in both (in one only is no pause time).
+        alice = {"Action": "QueuePause", "Interface": "PJSIP/1001"}
+        await ami.action({**alice, "Paused": "true", "Reason": "Break"})
+        await asyncio.sleep(3)
+        await ami.action({**pause_all, "Paused": "false"})
+        await ami.action({**alice, "Paused": "false"})
+        await asyncio.sleep(2)
+        for membership in erin:
+            await ami.action({"Action": "QueueRemove", **membership})
+        removed = "interface == 'PJSIP/1099' and not present"
+        await until(lambda: len(members(service).query(removed)) == 2, 10, "the removals")
+        await until(lambda: "".join(lab.queue_log_lines()[first:]).count("|REMOVEMEMBER|") == 2,
+                    10, "REMOVEMEMBER in queue_log")  # fmt: skip
+        end = datetime.now(UTC)
+        from_ami = presence(service.store, start, end)
+    log = tmp_path / "queue_log"
+    log.write_text("\n".join(lab.queue_log_lines()[first:]) + "\n")
+    with Store(tmp_path / "qlog.duckdb") as qstore:
+        names = {"Erin": "PJSIP/1099", "Alice": "PJSIP/1001"}
+        report = backfill_file(qstore, log, "lab", members=names)
+        # Erin: 2 ADDMEMBER, 2 PAUSE, 2 UNPAUSE, 2 REMOVEMEMBER; Alice: 2 PAUSE, 2 UNPAUSE.
+        assert report.member_states_added == 12 and not report.unmapped_members
+        from_qlog = presence(qstore, start, end)
+
+    # Erin, added and removed in the run: every presence column agrees.
+    ami_erin, qlog_erin = from_ami.loc["Erin"], from_qlog.loc["Erin"]
+    assert ami_erin["logged_in_s"] > 6 and ami_erin["pause_s"] > 2.5
+    for column in PRESENCE:
+        assert abs(ami_erin[column] - qlog_erin[column]) <= TOLERANCE_S, column
+    assert set(ami_erin["pause_by_reason_s"]) == set(qlog_erin["pause_by_reason_s"]) == {"Lunch"}
+    # Alice is a static member: queue_log knows her memberships from her first pause only (no
+    # ADDMEMBER), so only her pause time can agree.
+    assert abs(from_ami.loc["Alice", "pause_s"] - from_qlog.loc["Alice", "pause_s"]) <= TOLERANCE_S
+    assert from_ami.loc["Alice", "pause_s"] >= 2.5
