@@ -12,12 +12,17 @@ from __future__ import annotations
 
 import duckdb
 
+# Whether a member answered a stay and hung up in the announcement (a 'dumped' ring attempt
+# of the stay): pre-joined into the flat table (and pandas' frame), the baseline's privilege.
+DUMPED = """EXISTS (SELECT 1 FROM ring_attempts AS r
+    WHERE r.result = 'dumped' AND r.pbx = c.pbx AND r.queue = c.queue
+      AND r.call_id = c.call_id AND r.started_at >= c.entered_at)"""
 TABLES = {
-    "flat": """
+    "flat": f"""
         CREATE OR REPLACE TABLE flat AS
         SELECT pbx, queue, coalesce(linkedid, call_id) AS caller, entered_at, ended_at, outcome,
-               wait_s, talk_s, agent, ended_by, position, left_position
-        FROM queue_calls ORDER BY entered_at""",
+               wait_s, talk_s, agent, ended_by, position, left_position, {DUMPED} AS dumped
+        FROM queue_calls AS c ORDER BY entered_at""",  # noqa: S608 (fixed text)
     "flat_calls": """
         CREATE OR REPLACE TABLE flat_calls AS
         SELECT pbx, queue, call_id, entered_at, outcome, wait_s, agent, talk_s, ended_by, source,
@@ -40,7 +45,7 @@ TABLES = {
 SQL: dict[str, str] = {
     "queue_summary": """
         WITH s AS (
-            SELECT queue, outcome, wait_s, talk_s, position, left_position,
+            SELECT queue, outcome, wait_s, talk_s, position, left_position, dumped,
                    outcome = 'answered' AS a,
                    wait_s <= t.sl AS sl, t.sl AS threshold,
                    floor(epoch(entered_at) + wait_s) - floor(epoch(entered_at)) <= t.sl
@@ -79,7 +84,8 @@ SQL: dict[str, str] = {
                avg(left_position) FILTER (outcome = 'abandoned') AS abandon_position_avg,
                sum(talk_s) FILTER (a) AS talk_total_s, avg(talk_s) FILTER (a) AS talk_avg_s,
                avg(talk_s) FILTER (a) AS aht_s, any_value(threshold) AS sl_threshold_s,
-               avg(position) FILTER (outcome = 'abandoned') AS abandon_entry_position_avg
+               avg(position) FILTER (outcome = 'abandoned') AS abandon_entry_position_avg,
+               count(*) FILTER (dumped) AS agent_dumps
         FROM s GROUP BY queue ORDER BY queue""",
     # One aggregate per caller; only callers with several stays and an answer need their
     # waits summed again up to the first answer (a join on a few percent of the stays).

@@ -16,6 +16,8 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from bench.queries_flat import DUMPED
+
 CATEGORIES = ("pbx", "queue", "outcome", "agent", "interface", "ended_by", "source")
 BANDS: tuple[tuple[str, int, int | None], ...] = (
     ("0-10", 0, 10), ("10-20", 10, 20), ("20-30", 20, 30), ("30-45", 30, 45),
@@ -62,9 +64,10 @@ def categories(con: duckdb.DuckDBPyConnection, table: str, columns: tuple[str, .
 def load(con: duckdb.DuckDBPyConnection) -> Frames:
     """Read the tables the KPIs use into DataFrames."""
     cats = categories(con, "queue_calls", CATEGORIES)
+    # `dumped` (a member hung up in the announcement) comes pre-joined, as in the flat table.
     calls = con.execute(
-        f"SELECT * REPLACE ({cats}), coalesce(linkedid, call_id) AS caller "  # noqa: S608 (fixed names)
-        "FROM queue_calls ORDER BY entered_at"
+        f"SELECT * REPLACE ({cats}), coalesce(linkedid, call_id) AS caller, "  # noqa: S608 (fixed names)
+        f"{DUMPED} AS dumped FROM queue_calls AS c ORDER BY entered_at"
     ).df()
     cats = categories(con, "ring_attempts", ("agent", "result"))
     rings = con.execute(
@@ -122,6 +125,7 @@ def queue_summary(f: Frames, t0: datetime, t1: datetime) -> pd.DataFrame:
         "short_abandons": (s["outcome"] == "abandoned") & (w < 5),
         "transferred": a & (s["ended_by"] == "transfer"), "answered_within_sl": a & (w <= sl),
         "perf": a & whole, "perf2_num": (a | ast_ab) & whole, "perf2_den": a | ast_ab,
+        "agent_dumps": s["dumped"],
     })  # fmt: skip
     n = flags.groupby("queue", observed=True).sum()
     ans, lost = s[a].groupby("queue", observed=True), s[~a].groupby("queue", observed=True)
@@ -153,6 +157,7 @@ def queue_summary(f: Frames, t0: datetime, t1: datetime) -> pd.DataFrame:
         "talk_total_s": talk.sum(), "talk_avg_s": talk.mean(), "aht_s": talk.mean(),
         "sl_threshold_s": sl.groupby(s["queue"], observed=True).first(),
         "abandon_entry_position_avg": aband["position"].mean(),
+        "agent_dumps": n["agent_dumps"],
     })  # fmt: skip
     return out.sort_index().rename_axis("queue").reset_index()
 
