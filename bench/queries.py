@@ -251,9 +251,11 @@ def open_history(path: Path, calls: int, seed: int) -> duckdb.DuckDBPyConnection
     made = con.execute("SELECT calls, seed FROM bench_meta").fetchall() if _has_meta(con) else []
     if made == [(calls, seed)]:
         say(f"reusing {path}")
-        # As the store does at open: the current schema, and rollups equal to the stays.
+        # As the store does at open: the current schema, and rollups equal to the stays; and
+        # the flat tables as this version of the bench reads them.
         con.execute(SCHEMA_SQL.read_text())
         rollups.check(con)
+        queries_flat.prepare(con)
         return con
     con.close()
     path.unlink(missing_ok=True)
