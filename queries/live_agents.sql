@@ -14,7 +14,10 @@
 WITH p AS (SELECT CAST($queues AS VARCHAR[]) AS queues),
 m AS (
     SELECT ms.* FROM member_states AS ms, p
-    WHERE ms.rowid IN (SELECT max(rowid) FROM member_states GROUP BY pbx, queue, interface)
+    WHERE ms.rowid IN (SELECT max(rowid) FROM member_states
+                    -- queue_log's rows are history (storage/presence.py): now is what AMI says
+                    WHERE source IS DISTINCT FROM 'queue_log'
+                    GROUP BY pbx, queue, interface)
       AND ms.present AND (p.queues IS NULL OR list_contains(p.queues, ms.queue))
 ),
 per_agent AS (

@@ -14,7 +14,10 @@ WITH newest AS (
     -- rowid comes from a hash aggregate over the key; a window would sort every column of
     -- the whole history (1.7 s for a year of 1M calls, bench/README.md).
     SELECT * FROM member_states
-    WHERE rowid IN (SELECT max(rowid) FROM member_states GROUP BY pbx, queue, interface)
+    WHERE rowid IN (SELECT max(rowid) FROM member_states
+                    -- queue_log's rows are history (storage/presence.py): now is what AMI says
+                    WHERE source IS DISTINCT FROM 'queue_log'
+                    GROUP BY pbx, queue, interface)
 )
 SELECT m.pbx, m.queue,
        coalesce(a.display_name, m.member_name, m.interface) AS agent,

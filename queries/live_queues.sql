@@ -42,7 +42,10 @@ members AS (
            count(*) FILTER (WHERE NOT paused AND NOT in_call AND status IN (4, 5))
                AS agents_unavailable
     FROM member_states
-    WHERE rowid IN (SELECT max(rowid) FROM member_states GROUP BY pbx, queue, interface)
+    WHERE rowid IN (SELECT max(rowid) FROM member_states
+                    -- queue_log's rows are history (storage/presence.py): now is what AMI says
+                    WHERE source IS DISTINCT FROM 'queue_log'
+                    GROUP BY pbx, queue, interface)
       AND present
     GROUP BY queue
 ),

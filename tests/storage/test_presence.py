@@ -254,3 +254,14 @@ def test_follower_loads_presence_before_the_collector(store: Store, tmp_path: Pa
     assert follower.report.member_states_added == 4
     assert [r[-1] for r in member_rows(store)] == ["queue_log"] * 4 + ["ami"]
     assert_hand_worked(summary(store))
+
+
+def test_live_views_show_only_what_the_collector_says(store: Store, log: Path) -> None:
+    # History only, Bob never removed: he was present when the file ends, not now.
+    bob = f"{epoch('11:00:00')}|MANAGER|support|PJSIP/1002|ADDMEMBER|"
+    log.write_text(log.read_text() + bob + "\n")
+    backfill_file(store, log, "main", members=ALICE)
+    cursor = store.cursor()
+    assert queries.run("live_members", cursor).empty
+    assert queries.run("live_agents", cursor, start=at("00:00:00")).empty
+    assert queries.run("live_queues", cursor)["agents_available"].sum() == 0
