@@ -2,8 +2,9 @@
 
 `dataset_connection(folder)` opens an in-memory DuckDB whose tables are named like the store's
 (storage/schema.sql): each exported table is a view over exactly the files the export's
-manifest listed when the connection opened; a table never exported is an empty table; the
-rollups (storage/rollups.py) are computed from the exported stays when it opens. The same
+manifest listed when the connection opened; a table never exported is an empty table (the
+rollups, storage/rollups.py, are computed from the exported stays when an older export lacks
+them). The same
 `queries.run(name, con, ...)` then gives the same numbers as on the store, for the days the
 export holds, while the service runs and keeps writing its own file.
 
@@ -44,9 +45,10 @@ def dataset_connection(folder: Path | str) -> duckdb.DuckDBPyConnection:
         con.execute("DROP TABLE IF EXISTS " + _known(con, table))
         relation = con.read_parquet(files, union_by_name=True)
         relation.create_view(table, replace=True)
-    # The rollups are not exported (derived data): computed here from the exported stays, as
-    # the store would, so that the KPI queries read them the same way.
-    rollups.rebuild(con, callers=True)
+    # An export written before the rollups were exported lacks them: computed here from the
+    # exported stays, as the store would.
+    if not set(rollups.TABLES) <= set(manifest.tables):
+        rollups.rebuild(con, callers=True)
     return con
 
 

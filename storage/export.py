@@ -47,13 +47,16 @@ PARTITIONED: dict[str, str] = {
     "raw_events": "received_at",
     "queue_params": "seen_at",
     "queue_log_stays": "entered_at",
+    # The rollups (storage/rollups.py), so that a reader of the export need not compute them.
+    "stay_quarters": "bucket",
+    "stay_waits": "bucket",
+    "caller_stays": "entered_at",
 }
 # Configuration replaced whole at every start (agents, queue_settings), what the store derives
 # from it (queue_thresholds), and store_gaps (rare, no PBX): one file each.
 UNPARTITIONED = ("agents", "queue_settings", "queue_thresholds", "store_gaps")
-# The queue_log follower's resume points (the service's own state, not data for a reader) and
-# the rollups (derived from queue_calls: a dataset connection computes them, queries/dataset.py).
-NOT_EXPORTED = ("queue_log_offsets", "stay_quarters", "stay_waits", "caller_stays")
+# The queue_log follower's resume points: the service's own state, not data for a reader.
+NOT_EXPORTED = ("queue_log_offsets",)
 WHOLE = "all"  # the partition key of an unpartitioned table
 BATCH_ROWS = 100_000  # rows per Arrow batch: bounds memory whatever a day holds
 

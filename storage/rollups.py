@@ -133,6 +133,8 @@ def _reshape(con: duckdb.DuckDBPyConnection) -> bool:
     return dropped
 
 
+# Every table this module keeps.
+TABLES = ("stay_quarters", "stay_waits", "caller_stays")
 _EVERYTHING = {"lo": datetime.min.replace(tzinfo=UTC), "hi": datetime.max.replace(tzinfo=UTC)}
 
 

@@ -343,12 +343,12 @@ CREATE OR REPLACE MACRO stay_quarters_in(start, stop, sl_override, short_under) 
 SELECT * FROM stay_quarters
 WHERE sl_override IS NULL AND short_under = 5
   AND bucket >= rollup_q0(start, 900, true) AND bucket < rollup_q1(stop, 900)
-UNION ALL
+UNION ALL BY NAME
 SELECT * FROM stay_quarters_of(
     range_lo(start),
     least(rollup_q0(start, 900, sl_override IS NULL AND short_under = 5), range_hi(stop)),
     sl_override, short_under)
-UNION ALL
+UNION ALL BY NAME
 SELECT * FROM stay_quarters_of(
     greatest(rollup_q0(start, 900, sl_override IS NULL AND short_under = 5),
              rollup_q1(stop, 900)),
@@ -357,10 +357,10 @@ SELECT * FROM stay_quarters_of(
 CREATE OR REPLACE MACRO stay_waits_in(start, stop) AS TABLE
 SELECT * FROM stay_waits
 WHERE bucket >= rollup_q0(start, 86400, true) AND bucket < rollup_q1(stop, 86400)
-UNION ALL
+UNION ALL BY NAME
 SELECT * FROM stay_waits_of(range_lo(start),
                             least(rollup_q0(start, 86400, true), range_hi(stop)))
-UNION ALL
+UNION ALL BY NAME
 SELECT * FROM stay_waits_of(greatest(rollup_q0(start, 86400, true), rollup_q1(stop, 86400)),
                             range_hi(stop));
 

@@ -29,8 +29,11 @@ def test_export_then_query_the_dataset(
     argv = ["export", "--db", str(db), "--dir", str(out), "--since", "2026-11-01"]
     assert storage_main(argv) == 0
     shown = capsys.readouterr()
-    assert "\r3/3 partitions (100.0%)" in shown.err  # queue_calls, ring_attempts, member_states
-    assert "version 1, 3 partitions written (39 rows" in shown.out
+    # queue_calls, ring_attempts, member_states and the rollups stay_quarters, stay_waits,
+    # caller_stays
+    assert "\r6/6 partitions (100.0%)" in shown.err
+    # 39 rows of facts (12 stays, 10 ring attempts, 17 member states) and 23 of rollups
+    assert "version 1, 6 partitions written (62 rows" in shown.out
     assert storage_main(argv) == 0
     assert "version 1, 0 partitions written" in capsys.readouterr().out
     assert queries_main(["queue_summary", "--dataset", str(out), "--format", "csv"]) == 0
