@@ -22,10 +22,14 @@ async def test_the_service_exports_beside_its_store(tmp_path: Path) -> None:
         assert job is not None and job.trigger.interval.total_seconds() == 3600
         put_day(service.store)  # a day in 2026-11, closed long before the test runs
         report = service.export_now()
-        rollup_rows = service.store.cursor().execute(
-            "SELECT (SELECT count(*) FROM stay_quarters) + (SELECT count(*) FROM stay_waits)"
-            " + (SELECT count(*) FROM caller_stays)"
-        ).fetchone()
+        rollup_rows = (
+            service.store.cursor()
+            .execute(
+                "SELECT (SELECT count(*) FROM stay_quarters) + (SELECT count(*) FROM stay_waits)"
+                " + (SELECT count(*) FROM caller_stays)"
+            )
+            .fetchone()
+        )
         assert rollup_rows is not None
         assert report.written > 0 and report.rows == 12 + 10 + 17 + rollup_rows[0]
         con = queries.dataset_connection(tmp_path / "export")
