@@ -68,13 +68,7 @@ by_caller AS (
            arg_max(outcome, (entered_at, ended_at)) AS last_outcome,
            sum(wait_s) AS wait_all_s,
            -- A caller is judged by the threshold of the queue it entered first.
-           arg_min(sl_s, (entered_at, ended_at)) AS sl_s,
-           -- The same stays counted one by one, as per_stay counted them.
-           count(*) FILTER (WHERE outcome = 'answered') AS answered_stays,
-           count(*) FILTER (WHERE outcome = 'answered' AND wait_s <= sl_s)
-               AS answered_stays_within_sl,
-           sum(wait_s) FILTER (WHERE outcome = 'answered') AS answered_stays_wait_sum_s,
-           count(wait_s) FILTER (WHERE outcome = 'answered') AS answered_stays_waits
+           arg_min(sl_s, (entered_at, ended_at)) AS sl_s
     FROM stays
     GROUP BY pbx, caller
 ),
@@ -88,82 +82,77 @@ until_answer AS (
     GROUP BY b.pbx, b.caller
 ),
 callers AS (
-    SELECT b.*,
+    -- The callers with several stays in the range (one stay in it: per_stay has it right).
+    SELECT b.pbx, b.caller, b.last_outcome, b.sl_s,
            b.first_answer_at IS NOT NULL AS answered,
-           CASE WHEN b.stays > 1 AND b.first_answer_at IS NOT NULL THEN u.wait_s
-                ELSE b.wait_all_s END AS wait_s
+           CASE WHEN b.first_answer_at IS NOT NULL THEN u.wait_s ELSE b.wait_all_s END
+               AS wait_s
     FROM by_caller AS b
     LEFT JOIN until_answer AS u ON u.pbx = b.pbx AND u.caller = b.caller
-    -- A caller with one stay in the range is already right in per_stay.
     WHERE b.stays > 1
 ),
-flagged AS (
-    SELECT c.*, p.exclude_short,
-           c.answered AND coalesce(c.wait_s <= c.sl_s, false) AS within_sl,
-           NOT c.answered AND c.last_outcome = 'abandoned'
-               AND coalesce(c.wait_s < p.short_s, false) AS short
-    FROM callers AS c, p
+as_callers AS (
+    -- Those callers counted as callers.
+    SELECT count(*) AS offered,
+           count(*) FILTER (WHERE answered) AS answered,
+           count(*) FILTER (WHERE NOT answered AND last_outcome = 'abandoned') AS abandoned,
+           count(*) FILTER (WHERE NOT answered AND last_outcome = 'timeout') AS timeout,
+           count(*) FILTER (WHERE NOT answered AND last_outcome = 'exitempty') AS exitempty,
+           count(*) FILTER (WHERE NOT answered AND last_outcome = 'exitwithkey') AS exitwithkey,
+           count(*) FILTER (WHERE NOT answered AND last_outcome = 'unknown') AS unknown,
+           count(*) FILTER (WHERE NOT answered AND last_outcome = 'abandoned'
+                            AND wait_s < p.short_s) AS short_abandons,
+           count(*) FILTER (WHERE answered AND wait_s <= sl_s) AS answered_within_sl,
+           coalesce(sum(wait_s) FILTER (WHERE answered), 0) AS answered_wait_sum_s,
+           count(wait_s) FILTER (WHERE answered) AS answered_waits
+    FROM callers, p
 ),
-stay_outcomes AS (
-    -- How per_stay counted the several-stay callers' stays, by outcome and short abandon.
-    SELECT s.outcome, coalesce(s.outcome = 'abandoned' AND s.wait_s < p.short_s, false) AS short,
-           count(*) AS n
+as_stays AS (
+    -- The same callers' stays as per_stay counted them: each stay a caller.
+    SELECT count(*) AS offered,
+           count(*) FILTER (WHERE s.outcome = 'answered') AS answered,
+           count(*) FILTER (WHERE s.outcome = 'abandoned') AS abandoned,
+           count(*) FILTER (WHERE s.outcome = 'timeout') AS timeout,
+           count(*) FILTER (WHERE s.outcome = 'exitempty') AS exitempty,
+           count(*) FILTER (WHERE s.outcome = 'exitwithkey') AS exitwithkey,
+           count(*) FILTER (WHERE s.outcome = 'unknown') AS unknown,
+           count(*) FILTER (WHERE s.outcome = 'abandoned' AND s.wait_s < p.short_s)
+               AS short_abandons,
+           count(*) FILTER (WHERE s.outcome = 'answered' AND s.wait_s <= s.sl_s)
+               AS answered_within_sl,
+           coalesce(sum(s.wait_s) FILTER (WHERE s.outcome = 'answered'), 0)
+               AS answered_wait_sum_s,
+           count(s.wait_s) FILTER (WHERE s.outcome = 'answered') AS answered_waits
     FROM stays AS s
     CROSS JOIN p
     SEMI JOIN callers AS c ON c.pbx = s.pbx AND c.caller = s.caller
-    GROUP BY ALL
-),
-correction AS (
-    -- The several-stay callers counted as callers, less their stays as per_stay counted them.
-    SELECT
-        count(*) - whole((SELECT sum(n) FROM stay_outcomes)) AS offered,
-        count(*) FILTER (WHERE answered) - whole(sum(answered_stays)) AS answered,
-        count(*) FILTER (WHERE NOT answered AND last_outcome = 'abandoned')
-            - whole((SELECT sum(n) FROM stay_outcomes WHERE outcome = 'abandoned'))
-            AS abandoned,
-        count(*) FILTER (WHERE NOT answered AND last_outcome = 'timeout')
-            - whole((SELECT sum(n) FROM stay_outcomes WHERE outcome = 'timeout'))
-            AS timeout,
-        count(*) FILTER (WHERE NOT answered AND last_outcome = 'exitempty')
-            - whole((SELECT sum(n) FROM stay_outcomes WHERE outcome = 'exitempty'))
-            AS exitempty,
-        count(*) FILTER (WHERE NOT answered AND last_outcome = 'exitwithkey')
-            - whole((SELECT sum(n) FROM stay_outcomes WHERE outcome = 'exitwithkey'))
-            AS exitwithkey,
-        count(*) FILTER (WHERE NOT answered AND last_outcome = 'unknown')
-            - whole((SELECT sum(n) FROM stay_outcomes WHERE outcome = 'unknown'))
-            AS unknown,
-        count(*) FILTER (WHERE short)
-            - whole((SELECT sum(n) FROM stay_outcomes WHERE short)) AS short_abandons,
-        count(*) FILTER (WHERE within_sl) - whole(sum(answered_stays_within_sl))
-            AS answered_within_sl,
-        coalesce(sum(wait_s) FILTER (WHERE answered), 0)
-            - coalesce(sum(answered_stays_wait_sum_s), 0) AS answered_wait_sum_s,
-        count(wait_s) FILTER (WHERE answered) - whole(sum(answered_stays_waits))
-            AS answered_waits,
-        count(*) AS multi_stay_callers
-    FROM flagged
 ),
 counted AS (
-    SELECT whole(s.offered) + c.offered AS offered,
-           whole(s.answered) + c.answered AS answered,
-           whole(s.abandoned) + c.abandoned AS abandoned,
-           whole(s.timeout) + c.timeout AS timeout,
-           whole(s.exitempty) + c.exitempty AS exitempty,
-           whole(s.exitwithkey) + c.exitwithkey AS exitwithkey,
-           whole(s.unknown) + c.unknown AS unknown,
-           whole(s.short_abandons) + c.short_abandons AS short_abandons,
-           -- exclude_short leaves out the short abandons, whichever way they were counted.
-           CASE WHEN p.exclude_short THEN whole(s.short_abandons) + c.short_abandons ELSE 0 END
-               AS left_out,
-           whole(s.answered_within_sl) + c.answered_within_sl AS answered_within_sl,
-           (coalesce(s.answered_wait_sum_s, 0) + c.answered_wait_sum_s)
-               / nullif(whole(s.answered_waits) + c.answered_waits, 0) AS asa_s,
+    -- per_stay, with the several-stay callers' stays swapped for the callers.
+    SELECT whole(s.offered) - m.offered + c.offered AS offered,
+           whole(s.answered) - m.answered + c.answered AS answered,
+           whole(s.abandoned) - m.abandoned + c.abandoned AS abandoned,
+           whole(s.timeout) - m.timeout + c.timeout AS timeout,
+           whole(s.exitempty) - m.exitempty + c.exitempty AS exitempty,
+           whole(s.exitwithkey) - m.exitwithkey + c.exitwithkey AS exitwithkey,
+           whole(s.unknown) - m.unknown + c.unknown AS unknown,
+           whole(s.short_abandons) - m.short_abandons + c.short_abandons AS short_abandons,
+           whole(s.answered_within_sl) - m.answered_within_sl + c.answered_within_sl
+               AS answered_within_sl,
+           (coalesce(s.answered_wait_sum_s, 0) - m.answered_wait_sum_s + c.answered_wait_sum_s)
+               / nullif(whole(s.answered_waits) - m.answered_waits + c.answered_waits, 0)
+               AS asa_s,
            whole(s.offered) AS stays,
-           c.multi_stay_callers,
+           c.offered AS multi_stay_callers,
            s.talk_total_s,
-           s.talk_total_s / nullif(s.talks, 0) AS aht_s
-    FROM per_stay AS s, correction AS c, p
+           s.talk_total_s / nullif(s.talks, 0) AS aht_s,
+           p.exclude_short
+    FROM per_stay AS s, as_stays AS m, as_callers AS c, p
+),
+left_out AS (
+    -- exclude_short leaves out the short abandons, whichever way they were counted.
+    SELECT *, CASE WHEN exclude_short THEN short_abandons ELSE 0 END AS left_out
+    FROM counted
 )
 SELECT offered, answered, abandoned, timeout,
        100.0 * answered_within_sl / nullif(answered, 0) AS sl_answered_pct,
@@ -172,4 +161,4 @@ SELECT offered, answered, abandoned, timeout,
        100.0 * (abandoned - left_out) / nullif(offered - left_out, 0) AS abandon_rate_pct,
        exitempty, exitwithkey, unknown, short_abandons, answered_within_sl, stays,
        multi_stay_callers, talk_total_s, aht_s
-FROM counted
+FROM left_out

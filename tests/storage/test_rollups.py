@@ -185,17 +185,21 @@ def test_a_range_read_through_the_rollups_equals_the_stays(
     pd.testing.assert_frame_equal(ours, stays_only, check_exact=False, rtol=1e-9)
 
 
+def _bounds(start: datetime | None, end: datetime | None) -> dict[str, datetime]:
+    """A range as bound parameters t0, t1, open ends as the first and last timestamps."""
+    return {"t0": start or datetime.min.replace(tzinfo=UTC),
+            "t1": end or datetime.max.replace(tzinfo=UTC)}  # fmt: skip
+
+
 @pytest.mark.parametrize(("start", "end"), RANGES)
 def test_wait_bands_and_reasons_equal_the_stays_for_any_range(
     store_with_stays: Store, start: datetime | None, end: datetime | None
 ) -> None:
     con = store_with_stays.cursor()
-    bounds = {"lo": start or datetime.min.replace(tzinfo=UTC),
-              "hi": end or datetime.max.replace(tzinfo=UTC)}  # fmt: skip
     raw = con.execute(
         "SELECT queue, outcome = 'answered' AS answered, wait_s FROM queue_calls "
-        "WHERE entered_at >= $lo AND entered_at < $hi",
-        bounds,
+        "WHERE entered_at >= $t0 AND entered_at < $t1",
+        _bounds(start, end),
     ).df()
     bands = queries.run("wait_distribution", con, start=start, end=end)
     for row in bands.itertuples():
@@ -218,9 +222,7 @@ def test_totals_count_each_caller_once_as_the_stays_alone_do(
     # The reference: bench/queries_flat.py's totals, hand-written over a flat copy of the stays
     # (every caller grouped from scratch), with the fixture's thresholds (20 s everywhere).
     con = store_with_stays.cursor()
-    bounds = {"t0": start or datetime.min.replace(tzinfo=UTC),
-              "t1": end or datetime.max.replace(tzinfo=UTC)}  # fmt: skip
-    reference = con.execute(queries_flat.SQL["totals"], bounds).df()
+    reference = con.execute(queries_flat.SQL["totals"], _bounds(start, end)).df()
     ours = queries.run("totals", con, start=start, end=end)
     assert ours["multi_stay_callers"].iloc[0] > 0 or start is not None
     pd.testing.assert_frame_equal(ours, reference, check_exact=False, rtol=1e-9,
