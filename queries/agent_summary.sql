@@ -80,22 +80,54 @@ scanned AS (
                 ELSE 9223372036854775807 END AS hi
     FROM bounds AS b, p
 ),
-changes AS (
-    -- A row dated before one written earlier (a snapshot re-stating an older state) takes
-    -- effect when the earlier one did, so one member's rows never overlap.
-    SELECT m.rowid AS seq, m.pbx, m.queue, m.interface, m.present, m.paused,
-           coalesce(m.paused_reason, '') AS reason,
-           max(m.since) OVER (PARTITION BY m.pbx, m.queue, m.interface ORDER BY m.rowid
-                              ROWS UNBOUNDED PRECEDING) AS began
-    FROM member_states AS m, p
-    WHERE m.rowid >= (SELECT lo FROM scanned)
-      AND m.rowid <= (SELECT hi FROM scanned)
-      AND (p.queues IS NULL OR list_contains(p.queues, m.queue))
+members AS (
+    -- A number per member, so that the windows below sort integers rather than three
+    -- strings (2-3x faster), and whether its device is a member of several chosen queues.
+    SELECT pbx, queue, interface,
+           row_number() OVER (ORDER BY pbx, queue, interface) AS mid,
+           count(*) OVER (PARTITION BY pbx, interface) > 1 AS shared
+    FROM bounds
+),
+marked AS (
+    -- Most rows only restate a member's presence (a ring, a call: QueueMemberStatus carries
+    -- the paused and present state along). One sort of the scanned rows (cheap columns: the
+    -- state packed in an integer) marks the rows that matter, so that all that follows
+    -- works on those only (a year at 1M calls: 0.7M of 4.7M rows): a row whose present,
+    -- paused or reason differs from the member's previous row; a row dated after the
+    -- member's next row (it may hold the newest since that a later row's start, `began`
+    -- below, takes); and a paused row of a device in several queues (its seq can decide
+    -- the pause reason there). Leaving the others out changes no span's state or end: a
+    -- left-out row's span continues its predecessor's, in the same state.
+    SELECT r.*,
+           r.state IS DISTINCT FROM lag(r.state) OVER w
+               OR r.reason IS DISTINCT FROM lag(r.reason) OVER w
+               OR r.since > lead(r.since) OVER w
+               OR (r.present AND r.paused AND r.shared) AS needed
+    FROM (
+        SELECT m.rowid AS seq, b.mid, b.shared, m.pbx, m.queue, m.interface, m.since,
+               m.present, m.paused,
+               CAST(m.present AS INTEGER) * 2 + CAST(m.paused AS INTEGER) AS state,
+               coalesce(m.paused_reason, '') AS reason
+        FROM member_states AS m
+        JOIN members AS b USING (pbx, queue, interface)  -- the chosen queues' members
+        WHERE m.rowid >= (SELECT lo FROM scanned)
+          AND m.rowid <= (SELECT hi FROM scanned)
+    ) AS r
+    WINDOW w AS (PARTITION BY r.mid ORDER BY r.seq)
 ),
 spans AS (
-    SELECT ch.*, lead(ch.began) OVER (PARTITION BY ch.pbx, ch.queue, ch.interface
-                                      ORDER BY ch.seq) AS ended
-    FROM changes AS ch
+    -- A row dated before one written earlier (a snapshot re-stating an older state) takes
+    -- effect when the earlier one did, so one member's rows never overlap: a row begins at
+    -- the newest since up to it and ends where the next begins (the newer of this begin and
+    -- the next since), in one window.
+    SELECT k.seq, k.pbx, k.queue, k.interface, k.present, k.paused, k.reason,
+           max(k.since) OVER w AS began,
+           CASE WHEN lead(k.since) OVER w IS NOT NULL
+                THEN greatest(max(k.since) OVER w, lead(k.since) OVER w) END AS ended
+    FROM marked AS k
+    WHERE k.needed
+    WINDOW w AS (PARTITION BY k.mid ORDER BY k.seq
+                 ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
 ),
 clipped AS (
     SELECT s.seq, s.pbx, s.queue, s.interface, s.present, s.paused, s.reason,
@@ -133,7 +165,9 @@ covered AS (
 ),
 device_time AS (
     SELECT pbx, interface, lo, hi,
-           date_diff('microsecond', lo, hi) / 1e6 AS secs,
+           -- Microseconds apart as epoch differences: date_diff on TIMESTAMPTZ goes through
+           -- the calendar (ICU), ~50x slower for the same integer.
+           (epoch_us(hi) - epoch_us(lo)) / 1e6 AS secs,
            bool_or(present) AS logged_in,
            coalesce(bool_and(paused) FILTER (WHERE present), false) AS paused,
            arg_max(reason, seq) FILTER (WHERE present AND paused) AS reason
@@ -157,15 +191,17 @@ logged_before AS (
     -- Per device, the logged-in seconds before each piece: with it, the logged-in time up
     -- to any instant is one ASOF lookup (below), linear where a range join of talk against
     -- pieces is not.
-    SELECT pbx, interface, lo, hi, logged_in,
+    SELECT pbx, interface, epoch_us(lo) AS lo_us, epoch_us(hi) AS hi_us, logged_in,
            coalesce(sum(CASE WHEN logged_in THEN secs ELSE 0 END)
                         OVER (PARTITION BY pbx, interface ORDER BY lo
                               ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS before_s
     FROM device_time
 ),
 talks AS (
-    SELECT n.pbx, n.interface, n.agent, c.answered_at AS talk_lo,
-           c.answered_at + to_microseconds(CAST(c.talk_s * 1e6 AS BIGINT)) AS talk_hi
+    -- In epoch microseconds: integer arithmetic, where TIMESTAMPTZ plus an interval goes
+    -- through the calendar.
+    SELECT n.pbx, n.interface, n.agent, epoch_us(c.answered_at) AS talk_lo,
+           epoch_us(c.answered_at) + CAST(c.talk_s * 1e6 AS BIGINT) AS talk_hi
     FROM queue_calls AS c
     JOIN names AS n ON n.agent = c.agent, p
     WHERE c.outcome = 'answered' AND c.answered_at IS NOT NULL AND c.talk_s > 0
@@ -178,19 +214,19 @@ talk_edges AS (
     -- begun by t, plus its part up to t when logged in (0 when no piece has begun).
     SELECT t.agent, t.talk_hi, 1 AS sign,
            coalesce(a.before_s + CASE WHEN a.logged_in
-               THEN greatest(date_diff('microsecond', a.lo, least(t.talk_hi, a.hi)), 0) / 1e6
+               THEN greatest(least(t.talk_hi, a.hi_us) - a.lo_us, 0) / 1e6
                ELSE 0 END, 0) AS upto_s
     FROM talks AS t
     ASOF LEFT JOIN logged_before AS a
-      ON a.pbx = t.pbx AND a.interface = t.interface AND t.talk_hi >= a.lo
+      ON a.pbx = t.pbx AND a.interface = t.interface AND t.talk_hi >= a.lo_us
     UNION ALL
     SELECT t.agent, t.talk_lo, -1 AS sign,
            coalesce(a.before_s + CASE WHEN a.logged_in
-               THEN greatest(date_diff('microsecond', a.lo, least(t.talk_lo, a.hi)), 0) / 1e6
+               THEN greatest(least(t.talk_lo, a.hi_us) - a.lo_us, 0) / 1e6
                ELSE 0 END, 0) AS upto_s
     FROM talks AS t
     ASOF LEFT JOIN logged_before AS a
-      ON a.pbx = t.pbx AND a.interface = t.interface AND t.talk_lo >= a.lo
+      ON a.pbx = t.pbx AND a.interface = t.interface AND t.talk_lo >= a.lo_us
 ),
 observed_talk AS (
     -- Occupancy's talk: the talk of the answered stays above that falls in time the agent was
