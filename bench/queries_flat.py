@@ -35,11 +35,21 @@ TABLES = {
     "flat_sl": """
         CREATE OR REPLACE TABLE flat_sl AS
         SELECT queue, sl_threshold_s AS sl FROM queue_thresholds WHERE pbx IS NOT NULL""",
+    # mid numbers the members and shared marks devices in several queues, as
+    # agent_summary.sql's `members` does for the chosen queues (here: all).
     "flat_members": """
         CREATE OR REPLACE TABLE flat_members AS
-        SELECT rowid AS seq, pbx, queue, interface, member_name, since, present, paused,
-               coalesce(paused_reason, '') AS reason
-        FROM member_states ORDER BY rowid""",
+        SELECT m.rowid AS seq, k.mid, k.shared, m.pbx, m.queue, m.interface, m.member_name,
+               m.since, m.present, m.paused,
+               CAST(m.present AS INTEGER) * 2 + CAST(m.paused AS INTEGER) AS state,
+               coalesce(m.paused_reason, '') AS reason
+        FROM member_states AS m
+        JOIN (SELECT pbx, queue, interface,
+                     row_number() OVER (ORDER BY pbx, queue, interface) AS mid,
+                     count(*) OVER (PARTITION BY pbx, interface) > 1 AS shared
+              FROM (SELECT DISTINCT pbx, queue, interface FROM member_states)) AS k
+          USING (pbx, queue, interface)
+        ORDER BY m.rowid""",
 }
 
 SQL: dict[str, str] = {
@@ -243,7 +253,7 @@ SQL: dict[str, str] = {
             GROUP BY agent
         ),
         bounds AS (
-            SELECT pbx, queue, interface, min(seq) AS first_seq,
+            SELECT mid, pbx, queue, interface, min(seq) AS first_seq,
                    max(seq) FILTER (since <= $t0) AS held_seq,
                    min(seq) FILTER (since > $t0) AS after_seq,
                    min(seq) FILTER (since >= $t1) AS last_seq,
@@ -258,21 +268,32 @@ SQL: dict[str, str] = {
                         ELSE 9223372036854775807 END AS hi
             FROM bounds
         ),
+        marked AS (
+            SELECT seq, mid, since, present, paused, reason,
+                   state IS DISTINCT FROM lag(state) OVER w
+                       OR reason IS DISTINCT FROM lag(reason) OVER w
+                       OR since > lead(since) OVER w OR (present AND paused AND shared)
+                       AS needed
+            FROM flat_members
+            -- rowid = seq (copied in rowid order); a bound on seq, a column with
+            -- statistics, shrinks the estimates until DuckDB plans the ASOF join below
+            -- as a nested loop (quadratic); rowid has no statistics.
+            WHERE rowid >= (SELECT lo FROM scanned) AND rowid <= (SELECT hi FROM scanned)
+            WINDOW w AS (PARTITION BY mid ORDER BY seq)
+        ),
         spans AS (
-            SELECT seq, pbx, queue, interface, present, paused, reason,
-                   greatest(began, $t0) AS lo,
-                   least(coalesce(lead(began) OVER w, now()), $t1) AS hi
-            FROM (
-                SELECT *, max(since) OVER (PARTITION BY pbx, queue, interface ORDER BY seq
-                                           ROWS UNBOUNDED PRECEDING) AS began
-                FROM flat_members
-                -- rowid = seq (copied in rowid order); a bound on seq, a column with
-                -- statistics, shrinks the estimates until DuckDB plans the ASOF join below
-                -- as a nested loop (quadratic); rowid has no statistics.
-                WHERE rowid >= (SELECT lo FROM scanned) AND rowid <= (SELECT hi FROM scanned)
-            )
-            WINDOW w AS (PARTITION BY pbx, queue, interface ORDER BY seq)
-            QUALIFY hi > lo
+            SELECT * FROM (
+                SELECT seq, pbx, queue, interface, present, paused, reason,
+                       greatest(max(since) OVER w, $t0) AS lo,
+                       least(CASE WHEN lead(since) OVER w IS NULL THEN now()
+                                  ELSE greatest(max(since) OVER w, lead(since) OVER w) END,
+                             $t1) AS hi
+                FROM marked JOIN (SELECT DISTINCT mid, pbx, queue, interface FROM bounds)
+                    USING (mid)
+                WHERE needed
+                WINDOW w AS (PARTITION BY mid ORDER BY seq
+                             ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+            ) WHERE hi > lo
         ),
         cuts AS (
             SELECT pbx, interface, lo AS cut FROM spans UNION SELECT pbx, interface, hi FROM spans
@@ -294,18 +315,42 @@ SQL: dict[str, str] = {
             WHERE s.hi >= g.hi
         ),
         device_time AS (
-            SELECT pbx, interface, date_diff('microsecond', lo, hi) / 1e6 AS secs,
-                   bool_or(present) AS logged_in,
+            SELECT pbx, interface, epoch_us(lo) AS lo_us, epoch_us(hi) AS hi_us,
+                   (epoch_us(hi) - epoch_us(lo)) / 1e6 AS secs, bool_or(present) AS logged_in,
                    coalesce(bool_and(paused) FILTER (present), false) AS paused,
                    arg_max(reason, seq) FILTER (present AND paused) AS reason
             FROM covered GROUP BY pbx, interface, lo, hi
         ),
+        names AS (
+            SELECT pbx, interface, coalesce(arg_max(agent, name_seq), interface) AS agent
+            FROM bounds GROUP BY pbx, interface
+        ),
         named AS (
-            SELECT coalesce(n.agent, d.interface) AS agent, d.*
-            FROM device_time AS d
-            JOIN (SELECT pbx, interface, arg_max(agent, seq) AS agent
-                  FROM (SELECT pbx, interface, agent, name_seq AS seq FROM bounds)
-                  GROUP BY ALL) AS n USING (pbx, interface)
+            SELECT n.agent, d.* FROM device_time AS d JOIN names AS n USING (pbx, interface)
+        ),
+        before AS (
+            SELECT pbx, interface, lo_us, hi_us, logged_in,
+                   coalesce(sum(CASE WHEN logged_in THEN secs ELSE 0 END) OVER (
+                       PARTITION BY pbx, interface ORDER BY lo_us
+                       ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS before_s
+            FROM device_time
+        ),
+        talks AS (
+            SELECT n.pbx, n.interface, n.agent, epoch_us(f.answered_at) AS lo,
+                   epoch_us(f.answered_at) + CAST(f.talk_s * 1e6 AS BIGINT) AS hi
+            FROM flat_calls AS f JOIN names AS n USING (agent)
+            WHERE f.outcome = 'answered' AND f.answered_at IS NOT NULL AND f.talk_s > 0
+              AND f.entered_at >= $t0 AND f.entered_at < $t1
+        ),
+        observed AS (
+            SELECT e.agent, sum(e.sign * coalesce(a.before_s + CASE WHEN a.logged_in
+                       THEN greatest(least(e.at, a.hi_us) - a.lo_us, 0) / 1e6 ELSE 0 END, 0))
+                       AS talk_s
+            FROM (SELECT pbx, interface, agent, hi AS at, 1 AS sign FROM talks
+                  UNION ALL SELECT pbx, interface, agent, lo, -1 FROM talks) AS e
+            ASOF LEFT JOIN before AS a
+              ON a.pbx = e.pbx AND a.interface = e.interface AND e.at >= a.lo_us
+            GROUP BY e.agent
         ),
         presence AS (
             SELECT agent, coalesce(sum(secs) FILTER (logged_in), 0) AS logged_in_s,
@@ -323,7 +368,7 @@ SQL: dict[str, str] = {
                c.talk_avg_s AS aht_s, coalesce(r.ring_attempts, 0) AS ring_attempts,
                coalesce(r.ring_noanswer, 0) AS ring_noanswer, p.logged_in_s, p.pause_s,
                p.logged_in_s - p.pause_s AS unpaused_s,
-               100.0 * coalesce(c.talk_total_s, 0) / nullif(p.logged_in_s - p.pause_s, 0)
+               100.0 * coalesce(o.talk_s, 0) / nullif(p.logged_in_s - p.pause_s, 0)
                    AS occupancy_pct,
                CASE WHEN p.agent IS NOT NULL THEN coalesce(x.by_reason, MAP {}) END
                    AS pause_by_reason_s
@@ -331,6 +376,7 @@ SQL: dict[str, str] = {
         FULL JOIN rings AS r USING (agent)
         FULL JOIN presence AS p USING (agent)
         LEFT JOIN reasons AS x USING (agent)
+        LEFT JOIN observed AS o USING (agent)
         ORDER BY agent""",
 }
 

@@ -311,19 +311,20 @@ def agent_summary(f: Frames, t0: datetime, t1: datetime) -> pd.DataFrame:
     r = _between(f.rings, "started_at", t0, t1)
     r = r[r["agent"].notna()]
     ring = (r["result"] == "noanswer").groupby(r["agent"], observed=True)
-    presence, reasons = _presence(f.members, t0, t1)
+    presence, reasons, pieces = _presence(f.members, t0, t1)
+    observed = _observed_talk(s, pieces)
     out = pd.DataFrame({
         "answered": talk.size(), "talk_total_s": talk.sum(), "talk_avg_s": talk.mean(),
         "ring_attempts": ring.size(), "ring_noanswer": ring.sum(),
     })  # fmt: skip
-    out = out.join(presence, how="outer").join(reasons, how="left")
+    out = out.join(presence, how="outer").join(reasons, how="left").join(observed, how="left")
     out.index = out.index.astype(str)
     out = out.sort_index()
     for col in ("answered", "talk_total_s", "ring_attempts", "ring_noanswer"):
         out[col] = out[col].fillna(0)
     out.insert(3, "aht_s", out["talk_avg_s"])
     out["unpaused_s"] = out["logged_in_s"] - out["pause_s"]
-    out["occupancy_pct"] = _pct(out["talk_total_s"], out["unpaused_s"])
+    out["occupancy_pct"] = _pct(out.pop("observed_s").fillna(0.0), out["unpaused_s"])
     known = out["logged_in_s"].notna()
     out["pause_by_reason_s"] = [
         (r if isinstance(r, dict) else {}) if k else None
@@ -346,8 +347,12 @@ def _needed(m: pd.DataFrame, t0: datetime, t1: datetime) -> pd.DataFrame:
     return m.iloc[seq.searchsorted(lo, "left") : seq.searchsorted(hi, "right")]
 
 
-def _presence(m: pd.DataFrame, t0: datetime, t1: datetime) -> tuple[pd.DataFrame, pd.Series]:
-    """logged_in_s, pause_s and pause_by_reason_s per agent, as agent_summary.sql folds them."""
+def _presence(
+    m: pd.DataFrame, t0: datetime, t1: datetime
+) -> tuple[pd.DataFrame, pd.Series, pd.DataFrame]:
+    """logged_in_s, pause_s and pause_by_reason_s per agent, as agent_summary.sql folds them,
+    and the devices' pieces (pbx, interface, agent, lo, hi, logged_in, secs), every device
+    that has a name joined with its agent even when it has no piece (as `names` is)."""
     now = pd.Timestamp.now(tz="UTC")
     names = m.groupby(["pbx", "interface"], observed=True)["member_name"].last().astype(object)
     m = _needed(m, t0, t1)
@@ -384,6 +389,7 @@ def _presence(m: pd.DataFrame, t0: datetime, t1: datetime) -> tuple[pd.DataFrame
     pieces["secs"] = (pieces["hi"] - pieces["lo"]).dt.total_seconds()
     names = names.where(names.notna(), names.index.get_level_values(1)).rename("agent")
     pieces = pieces.join(names, on=device)
+    devices = names.reset_index()
     on = pieces[pieces["logged_in"]]
     paused = on[on["paused"]]
     presence = pd.DataFrame({
@@ -396,4 +402,42 @@ def _presence(m: pd.DataFrame, t0: datetime, t1: datetime) -> tuple[pd.DataFrame
         name="by_reason",
         dtype=object,
     )
-    return presence, reasons
+    return presence, reasons, pieces.merge(devices, on=[*device, "agent"], how="right")
+
+
+def _us(times: pd.Series) -> pd.Series:
+    """Timestamps as epoch microseconds (int64), as the SQL's epoch_us."""
+    return times.astype("datetime64[us, UTC]").astype("int64")
+
+
+def _observed_talk(answered: pd.DataFrame, pieces: pd.DataFrame) -> pd.Series:
+    """Per agent, the talk of `answered` that falls in its devices' logged-in pieces:
+    F(end) - F(start), F(t) the logged-in seconds up to t (agent_summary.sql's talk_edges)."""
+    device = ["pbx", "interface"]
+    p = pieces.dropna(subset=["lo"]).sort_values([*device, "lo"])
+    on = p["secs"].where(p["logged_in"].astype(bool), 0.0)
+    p = p.assign(
+        lo_us=_us(p["lo"]),
+        hi_us=_us(p["hi"]),
+        before_s=on.groupby([p["pbx"], p["interface"]], observed=True).cumsum() - on,
+    )
+    t = answered[answered["answered_at"].notna() & (answered["talk_s"] > 0)]
+    lo_us = _us(t["answered_at"])
+    talks = pd.DataFrame(
+        {
+            "agent": t["agent"].astype(str).to_numpy(),
+            "lo": lo_us.to_numpy(),
+            "hi": (lo_us + (t["talk_s"] * 1e6).round().astype("int64")).to_numpy(),
+        }
+    )
+    talks = talks.merge(pieces[[*device, "agent"]].drop_duplicates(), on="agent")
+    edges = pd.concat([talks.assign(at=talks["hi"], sign=1.0),
+                       talks.assign(at=talks["lo"], sign=-1.0)])  # fmt: skip
+    plain = {d: object for d in device}  # merge_asof's `by` wants the same dtypes on both sides
+    edges = edges.astype(plain).sort_values("at")
+    right = p[[*device, "lo_us", "hi_us", "logged_in", "before_s"]].astype(plain)
+    hit = pd.merge_asof(edges, right.sort_values("lo_us"), left_on="at", right_on="lo_us",
+                        by=device)  # fmt: skip
+    part = (np.minimum(hit["at"], hit["hi_us"]) - hit["lo_us"]).clip(lower=0) / 1e6
+    upto = (hit["before_s"] + part.where(hit["logged_in"].astype(bool), 0.0)).fillna(0.0)
+    return (hit["sign"] * upto).groupby(hit["agent"]).sum().rename("observed_s")
