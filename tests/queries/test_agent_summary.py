@@ -137,3 +137,49 @@ def test_talk_outside_observed_presence_does_not_count(store: Store) -> None:
     row = early.set_index("agent").loc["Erin"]
     assert row["talk_total_s"] == 300.0
     assert pd.isna(row["logged_in_s"]) and pd.isna(row["occupancy_pct"])
+
+
+def _zoe(store: Store, queue: str, since: str, present: bool, paused: bool = False,
+         reason: str | None = None, in_call: bool = False) -> None:  # fmt: skip
+    store.put(MemberState(
+        pbx="p", queue=queue, interface="PJSIP/1009", member_name="Zoe", status=2 if in_call else 1,
+        paused=paused, paused_reason=reason, in_call=in_call, calls_taken=0, since=at(since),
+        present=present, penalty=0, ringinuse=False, membership="dynamic",
+    ))  # fmt: skip
+
+
+def test_rows_that_restate_a_state_count_as_before(store: Store) -> None:
+    # Zoe (PJSIP/1009) in support and sales; rows in the order written. Rows that only
+    # restate her state (a call, a device change) are skipped by the fold but must change
+    # nothing: the pause reason on a device in two queues is the newest paused row's, and a
+    # row dated later than the next one delays that one.
+    _zoe(store, "support", "07:00:00", True)
+    _zoe(store, "sales", "07:00:00", True)
+    _zoe(store, "support", "07:30:00", True, in_call=True)  # restates: present, not paused
+    _zoe(store, "support", "08:00:00", True, True, "Lunch")
+    _zoe(store, "sales", "08:00:00", True, True, "Break")  # newest pause row: Break
+    _zoe(store, "support", "08:10:00", True, True, "Lunch")  # restated: newest is Lunch
+    _zoe(store, "sales", "08:20:00", True, True, "Break")  # restated: newest is Break
+    _zoe(store, "support", "08:30:00", True)
+    _zoe(store, "sales", "08:30:00", True)
+    _zoe(store, "support", "09:10:00", True, in_call=True)  # restates, dated 09:10
+    _zoe(store, "support", "09:05:00", False)  # logged off, written after: from 09:10
+    _zoe(store, "sales", "09:00:00", False)
+    # One call, talk 08:40-08:50 (600 s), inside her logged-in, unpaused time.
+    start = at("08:39:55")
+    store.put(QueueCall(
+        pbx="p", queue="support", call_id="z1", linkedid="z1", caller_num="555",
+        caller_name=None, entered_at=start, position=1, outcome="answered", wait_s=5,
+        answered_at=at("08:40:00"), agent="Zoe", interface="PJSIP/1009", talk_s=600,
+        ended_by="agent", ended_at=at("08:50:00"), ring_attempts=0, source="ami", gap=False,
+        left_position=None,
+    ))  # fmt: skip
+    store.flush()
+    window = {"start": at("07:00:00"), "end": at("11:00:00")}
+    zoe = queries.run("agent_summary", store.cursor(), **window).set_index("agent").loc["Zoe"]
+    # Logged in 07:00-09:10 (support's logoff waits for its 09:10 row) = 7800 s; paused in
+    # both queues 08:00-08:30 = 1800 s: Break 08:00-08:10 and 08:20-08:30, Lunch 08:10-08:20.
+    assert zoe["logged_in_s"] == 7800.0
+    assert zoe["pause_s"] == 1800.0
+    assert zoe["pause_by_reason_s"] == {"Break": 1200.0, "Lunch": 600.0}
+    assert zoe["occupancy_pct"] == pytest.approx(100 * 600 / 6000)
