@@ -176,7 +176,8 @@ device_time AS (
     GROUP BY pbx, interface, lo, hi
 ),
 names AS (
-    SELECT pbx, interface, coalesce(arg_max(member_name, name_seq), interface) AS agent
+    SELECT pbx, interface, coalesce(arg_max(member_name, name_seq), interface) AS agent,
+           row_number() OVER (ORDER BY pbx, interface) AS did
     FROM bounds
     GROUP BY pbx, interface
 ),
@@ -188,57 +189,64 @@ presence AS (
     JOIN names AS n USING (pbx, interface)
     GROUP BY n.agent
 ),
-logged_before AS (
-    -- Per device, the logged-in seconds before each piece: with it, the logged-in time up
-    -- to any instant is one ASOF lookup (below), linear where a range join of talk against
-    -- pieces is not.
-    SELECT pbx, interface, epoch_us(lo) AS lo_us, epoch_us(hi) AS hi_us, logged_in,
-           coalesce(sum(CASE WHEN logged_in THEN secs ELSE 0 END)
-                        OVER (PARTITION BY pbx, interface ORDER BY lo
-                              ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS before_s
+logged AS (
+    SELECT pbx, interface, epoch_us(lo) AS lo_us, epoch_us(hi) AS hi_us
     FROM device_time
+    WHERE logged_in
 ),
-talks AS (
+runs AS (
+    -- Each device's logged-in time as maximal runs (a login session, give or take): a run
+    -- starts at a logged-in piece that no logged-in piece ends at and ends at the first
+    -- such end after it. Hash joins and a small ASOF join, where merging pieces in order
+    -- would sort them all.
+    SELECT s.pbx, s.interface, s.lo_us, e.hi_us
+    FROM (SELECT * FROM logged AS l
+          WHERE NOT EXISTS (SELECT 1 FROM logged AS k
+                            WHERE k.pbx = l.pbx AND k.interface = l.interface
+                              AND k.hi_us = l.lo_us)) AS s
+    ASOF JOIN (SELECT * FROM logged AS l
+               WHERE NOT EXISTS (SELECT 1 FROM logged AS k
+                                 WHERE k.pbx = l.pbx AND k.interface = l.interface
+                                   AND k.lo_us = l.hi_us)) AS e
+      ON e.pbx = s.pbx AND e.interface = s.interface AND e.hi_us > s.lo_us
+),
+run_days AS (
+    -- Runs and talks (below) both listed per UTC day they touch (86400e6 microseconds),
+    -- so that matching them is a hash join on the device and the day.
+    SELECT n.did, r.lo_us, r.hi_us,
+           unnest(range(r.lo_us // 86400000000, (r.hi_us - 1) // 86400000000 + 1)) AS day
+    FROM runs AS r
+    JOIN names AS n USING (pbx, interface)
+),
+talk_days AS (
     -- In epoch microseconds: integer arithmetic, where TIMESTAMPTZ plus an interval goes
     -- through the calendar.
-    SELECT n.pbx, n.interface, n.agent, epoch_us(c.answered_at) AS talk_lo,
-           epoch_us(c.answered_at) + CAST(c.talk_s * 1e6 AS BIGINT) AS talk_hi
-    FROM queue_calls AS c
-    JOIN names AS n ON n.agent = c.agent, p
-    WHERE c.outcome = 'answered' AND c.answered_at IS NOT NULL AND c.talk_s > 0
-      AND ($start IS NULL OR c.entered_at >= CAST($start AS TIMESTAMPTZ))
-      AND ($end IS NULL OR c.entered_at < CAST($end AS TIMESTAMPTZ))
-      AND (p.queues IS NULL OR list_contains(p.queues, c.queue))
-),
-talk_edges AS (
-    -- Logged-in seconds up to each end of each talk: F(t) = the seconds before the piece
-    -- begun by t, plus its part up to t when logged in (0 when no piece has begun).
-    SELECT t.agent, t.talk_hi, 1 AS sign,
-           coalesce(a.before_s + CASE WHEN a.logged_in
-               THEN greatest(least(t.talk_hi, a.hi_us) - a.lo_us, 0) / 1e6
-               ELSE 0 END, 0) AS upto_s
-    FROM talks AS t
-    ASOF LEFT JOIN logged_before AS a
-      ON a.pbx = t.pbx AND a.interface = t.interface AND t.talk_hi >= a.lo_us
-    UNION ALL
-    SELECT t.agent, t.talk_lo, -1 AS sign,
-           coalesce(a.before_s + CASE WHEN a.logged_in
-               THEN greatest(least(t.talk_lo, a.hi_us) - a.lo_us, 0) / 1e6
-               ELSE 0 END, 0) AS upto_s
-    FROM talks AS t
-    ASOF LEFT JOIN logged_before AS a
-      ON a.pbx = t.pbx AND a.interface = t.interface AND t.talk_lo >= a.lo_us
+    SELECT n.did, n.agent, t.lo_us, t.hi_us,
+           unnest(range(t.lo_us // 86400000000, (t.hi_us - 1) // 86400000000 + 1)) AS day
+    FROM (
+        SELECT c.agent, epoch_us(c.answered_at) AS lo_us,
+               epoch_us(c.answered_at) + CAST(c.talk_s * 1e6 AS BIGINT) AS hi_us
+        FROM queue_calls AS c, p
+        WHERE c.outcome = 'answered' AND c.answered_at IS NOT NULL AND c.talk_s > 0
+          AND ($start IS NULL OR c.entered_at >= CAST($start AS TIMESTAMPTZ))
+          AND ($end IS NULL OR c.entered_at < CAST($end AS TIMESTAMPTZ))
+          AND (p.queues IS NULL OR list_contains(p.queues, c.queue))
+    ) AS t
+    JOIN names AS n USING (agent)
 ),
 observed_talk AS (
     -- Occupancy's talk: the talk of the answered stays above that falls in time the agent was
-    -- seen logged in (pieces are already clipped to the range and to now), F(end) - F(start).
-    -- Talk outside it (a static member before its first queue_log line, time before
-    -- Callboard started or the queue_log begins)
-    -- has no logged-in time to be set against, so it is left out rather than divided by a
-    -- few seconds.
-    SELECT agent, sum(sign * upto_s) AS talk_s
-    FROM talk_edges
-    GROUP BY agent
+    -- seen logged in (pieces are already clipped to the range and to now): each talk's
+    -- overlap with its devices' runs, day by day so that nothing counts twice. Talk outside
+    -- them (a static member before its first queue_log line, time before Callboard started
+    -- or the queue_log begins) has no logged-in time to be set against, so it is left out
+    -- rather than divided by a few seconds.
+    SELECT t.agent,
+           sum(greatest(least(t.hi_us, r.hi_us, (t.day + 1) * 86400000000)
+                        - greatest(t.lo_us, r.lo_us, t.day * 86400000000), 0)) / 1e6 AS talk_s
+    FROM talk_days AS t
+    JOIN run_days AS r ON r.did = t.did AND r.day = t.day
+    GROUP BY t.agent
 ),
 pause_reasons AS (
     SELECT agent, map_from_entries(list((reason, secs) ORDER BY reason)) AS pause_by_reason_s
