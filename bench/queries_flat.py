@@ -328,29 +328,41 @@ SQL: dict[str, str] = {
         named AS (
             SELECT n.agent, d.* FROM device_time AS d JOIN names AS n USING (pbx, interface)
         ),
-        before AS (
-            SELECT pbx, interface, lo_us, hi_us, logged_in,
-                   coalesce(sum(CASE WHEN logged_in THEN secs ELSE 0 END) OVER (
-                       PARTITION BY pbx, interface ORDER BY lo_us
-                       ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS before_s
-            FROM device_time
+        logged AS (
+            SELECT pbx, interface, lo_us, hi_us FROM device_time WHERE logged_in
         ),
-        talks AS (
-            SELECT n.pbx, n.interface, n.agent, epoch_us(f.answered_at) AS lo,
-                   epoch_us(f.answered_at) + CAST(f.talk_s * 1e6 AS BIGINT) AS hi
-            FROM flat_calls AS f JOIN names AS n USING (agent)
-            WHERE f.outcome = 'answered' AND f.answered_at IS NOT NULL AND f.talk_s > 0
-              AND f.entered_at >= $t0 AND f.entered_at < $t1
+        runs AS (
+            SELECT s.pbx, s.interface, s.lo_us, e.hi_us
+            FROM (SELECT * FROM logged AS l WHERE NOT EXISTS (
+                      SELECT 1 FROM logged AS k WHERE k.pbx = l.pbx
+                      AND k.interface = l.interface AND k.hi_us = l.lo_us)) AS s
+            ASOF JOIN (SELECT * FROM logged AS l WHERE NOT EXISTS (
+                      SELECT 1 FROM logged AS k WHERE k.pbx = l.pbx
+                      AND k.interface = l.interface AND k.lo_us = l.hi_us)) AS e
+              ON e.pbx = s.pbx AND e.interface = s.interface AND e.hi_us > s.lo_us
+        ),
+        run_days AS (
+            SELECT pbx, interface, lo_us, hi_us,
+                   unnest(range(lo_us // 86400000000, (hi_us - 1) // 86400000000 + 1)) AS day
+            FROM runs
+        ),
+        talk_days AS (
+            SELECT pbx, interface, agent, lo, hi,
+                   unnest(range(lo // 86400000000, (hi - 1) // 86400000000 + 1)) AS day
+            FROM (SELECT n.pbx, n.interface, n.agent, epoch_us(f.answered_at) AS lo,
+                         epoch_us(f.answered_at) + CAST(f.talk_s * 1e6 AS BIGINT) AS hi
+                  FROM flat_calls AS f JOIN names AS n USING (agent)
+                  WHERE f.outcome = 'answered' AND f.answered_at IS NOT NULL AND f.talk_s > 0
+                    AND f.entered_at >= $t0 AND f.entered_at < $t1)
         ),
         observed AS (
-            SELECT e.agent, sum(e.sign * coalesce(a.before_s + CASE WHEN a.logged_in
-                       THEN greatest(least(e.at, a.hi_us) - a.lo_us, 0) / 1e6 ELSE 0 END, 0))
+            SELECT t.agent,
+                   sum(greatest(least(t.hi, r.hi_us, (t.day + 1) * 86400000000)
+                                - greatest(t.lo, r.lo_us, t.day * 86400000000), 0)) / 1e6
                        AS talk_s
-            FROM (SELECT pbx, interface, agent, hi AS at, 1 AS sign FROM talks
-                  UNION ALL SELECT pbx, interface, agent, lo, -1 FROM talks) AS e
-            ASOF LEFT JOIN before AS a
-              ON a.pbx = e.pbx AND a.interface = e.interface AND e.at >= a.lo_us
-            GROUP BY e.agent
+            FROM talk_days AS t
+            JOIN run_days AS r USING (pbx, interface, day)
+            GROUP BY t.agent
         ),
         presence AS (
             SELECT agent, coalesce(sum(secs) FILTER (logged_in), 0) AS logged_in_s,
