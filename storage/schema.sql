@@ -243,12 +243,15 @@ CREATE OR REPLACE MACRO range_hi(t) AS coalesce(CAST(t AS TIMESTAMPTZ), 'infinit
 
 -- Each stay with the service-level threshold it is judged by (sl_s): sl_override when given, else its
 -- queue's own (queue_thresholds: this PBX's row, else the row for every PBX), else 20 s.
-CREATE OR REPLACE MACRO queue_calls_judged(lo, hi, sl_override) AS TABLE
+CREATE OR REPLACE MACRO queue_calls_judged(lo, hi, sl_override,
+                                           skip_lo := 'infinity'::TIMESTAMPTZ,
+                                           skip_hi := 'infinity'::TIMESTAMPTZ) AS TABLE
 SELECT c.*, coalesce(CAST(sl_override AS DOUBLE), t.sl_threshold_s, g.sl_threshold_s, 20) AS sl_s
 FROM queue_calls AS c
 LEFT JOIN queue_thresholds AS t ON t.pbx = c.pbx AND t.queue = c.queue
 LEFT JOIN queue_thresholds AS g ON g.pbx IS NULL AND g.queue = c.queue
-WHERE c.entered_at >= lo AND c.entered_at < hi;
+WHERE c.entered_at >= lo AND c.entered_at < hi
+  AND NOT (c.entered_at >= skip_lo AND c.entered_at < skip_hi);
 
 -- The stays that entered in [lo, hi) summed per PBX, queue, UTC quarter-hour, outcome and short
 -- abandon (abandoned with wait_s < short_under). Every figure is a count, sum, min or max, so
@@ -256,7 +259,9 @@ WHERE c.entered_at >= lo AND c.entered_at < hi;
 -- Asterisk's whole-second clock (see queue_summary). dumped counts the stays in which a member
 -- answered and hung up during the announcement (a ring attempt 'dumped', AGENTDUMP; the caller
 -- keeps waiting, so it is not an outcome); the writer stores a stay after its ring attempts.
-CREATE OR REPLACE MACRO stay_quarters_of(lo, hi, sl_override, short_under) AS TABLE
+CREATE OR REPLACE MACRO stay_quarters_of(lo, hi, sl_override, short_under,
+                                         skip_lo := 'infinity'::TIMESTAMPTZ,
+                                         skip_hi := 'infinity'::TIMESTAMPTZ) AS TABLE
 WITH dumps AS (
     SELECT pbx, queue, call_id, min(started_at) AS dumped_at
     FROM ring_attempts
@@ -284,18 +289,20 @@ SELECT pbx, queue, bucket_floor(entered_at, 900) AS bucket, outcome,
        min(sl_s) AS sl_min_s,
        max(sl_s) AS sl_max_s,
        count(*) FILTER (WHERE dumped_at >= entered_at) AS dumped
-FROM queue_calls_judged(lo, hi, sl_override)
+FROM queue_calls_judged(lo, hi, sl_override, skip_lo := skip_lo, skip_hi := skip_hi)
 LEFT JOIN dumps USING (pbx, queue, call_id)
 GROUP BY ALL;
 
 -- The stays that entered in [lo, hi) counted per PBX, queue, UTC day, answered or not and wait
 -- rounded up to the whole second: the histogram of wait percentiles and wait bands (for whole
 -- seconds a and b, a < wait_s <= b exactly when a < ceil(wait_s) <= b).
-CREATE OR REPLACE MACRO stay_waits_of(lo, hi) AS TABLE
+CREATE OR REPLACE MACRO stay_waits_of(lo, hi, skip_lo := 'infinity'::TIMESTAMPTZ,
+                                      skip_hi := 'infinity'::TIMESTAMPTZ) AS TABLE
 SELECT pbx, queue, bucket_floor(entered_at, 86400) AS bucket, outcome = 'answered' AS answered,
        CAST(ceil(wait_s) AS INTEGER) AS wait_whole_s, count(*) AS stays
 FROM queue_calls
 WHERE entered_at >= lo AND entered_at < hi AND wait_s IS NOT NULL
+  AND NOT (entered_at >= skip_lo AND entered_at < skip_hi)
 GROUP BY ALL;
 
 -- The macros' rows at the stored thresholds (each queue's own; short abandons under 5 s).
@@ -331,10 +338,11 @@ CREATE TABLE IF NOT EXISTS stay_waits (
     stays        BIGINT NOT NULL
 );
 
--- A range [start, end) read from a rollup: its whole buckets from the table, its partial edges
--- (and the whole range when `stored` is false: figures at thresholds other than the stored
--- ones) from the stays. [q0, q1) are the whole buckets: when q0 >= q1 there are none and the
--- two edges [t0, min(q0, t1)) and [max(q0, q1), t1) cover the range between them.
+-- A range [start, end) read from a rollup: its whole buckets [q0, q1) from the table, the rest
+-- of the range (its partial edges; the whole range when `stored` is false, i.e. for thresholds
+-- other than the stored ones) from the stays, by the macro that computes the table's rows.
+-- When q0 >= q1 there are no whole buckets and nothing is skipped. (DuckDB prunes row groups
+-- on the "in [t0, t1) but not in [q0, q1)" filter: the edges read only their own.)
 CREATE OR REPLACE MACRO rollup_q0(start, width_s, stored) AS
     CASE WHEN stored THEN bucket_ceil(range_lo(start), width_s) ELSE 'infinity'::TIMESTAMPTZ END;
 CREATE OR REPLACE MACRO rollup_q1(stop, width_s) AS bucket_floor(range_hi(stop), width_s);
@@ -345,24 +353,17 @@ WHERE sl_override IS NULL AND short_under = 5
   AND bucket >= rollup_q0(start, 900, true) AND bucket < rollup_q1(stop, 900)
 UNION ALL BY NAME
 SELECT * FROM stay_quarters_of(
-    range_lo(start),
-    least(rollup_q0(start, 900, sl_override IS NULL AND short_under = 5), range_hi(stop)),
-    sl_override, short_under)
-UNION ALL BY NAME
-SELECT * FROM stay_quarters_of(
-    greatest(rollup_q0(start, 900, sl_override IS NULL AND short_under = 5),
-             rollup_q1(stop, 900)),
-    range_hi(stop), sl_override, short_under);
+    range_lo(start), range_hi(stop), sl_override, short_under,
+    skip_lo := rollup_q0(start, 900, sl_override IS NULL AND short_under = 5),
+    skip_hi := rollup_q1(stop, 900));
 
 CREATE OR REPLACE MACRO stay_waits_in(start, stop) AS TABLE
 SELECT * FROM stay_waits
 WHERE bucket >= rollup_q0(start, 86400, true) AND bucket < rollup_q1(stop, 86400)
 UNION ALL BY NAME
-SELECT * FROM stay_waits_of(range_lo(start),
-                            least(rollup_q0(start, 86400, true), range_hi(stop)))
-UNION ALL BY NAME
-SELECT * FROM stay_waits_of(greatest(rollup_q0(start, 86400, true), rollup_q1(stop, 86400)),
-                            range_hi(stop));
+SELECT * FROM stay_waits_of(range_lo(start), range_hi(stop),
+                            skip_lo := rollup_q0(start, 86400, true),
+                            skip_hi := rollup_q1(stop, 86400));
 
 -- A sum of rollup counts as a count: 0 when there was nothing to sum, BIGINT like count().
 CREATE OR REPLACE MACRO whole(n) AS CAST(coalesce(n, 0) AS BIGINT);
