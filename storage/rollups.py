@@ -98,8 +98,16 @@ _CALLERS_DELETE = """
 DELETE FROM caller_stays AS c USING touched AS t WHERE c.pbx = t.pbx AND c.caller = t.caller"""
 _CALLERS_INSERT = """
 INSERT INTO caller_stays
-SELECT s.* FROM caller_stays_of($lo, $hi) AS s
-SEMI JOIN touched AS t ON s.pbx = t.pbx AND s.caller = t.caller"""
+SELECT pbx, caller, queue, call_id, entered_at, ended_at, outcome, wait_s, talk_s
+FROM (
+    -- caller_stays_of (storage/schema.sql) for the touched callers only: their stays are
+    -- picked before the window counts them, not after.
+    SELECT q.*, t.caller, count(*) OVER (PARTITION BY q.pbx, t.caller) AS caller_stays
+    FROM queue_calls AS q
+    JOIN touched AS t ON t.pbx = q.pbx AND t.caller = coalesce(q.linkedid, q.call_id)
+    WHERE q.entered_at >= $lo AND q.entered_at < $hi
+)
+WHERE caller_stays > 1"""
 
 
 # Each rollup table: the columns it must have (its macro's), and how it goes when it has not.
