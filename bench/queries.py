@@ -42,8 +42,7 @@ import pandas as pd
 import queries
 from bench import queries_flat, queries_live, queries_pandas
 from bench.queries_history import END, START, generate
-from storage import rollups
-from storage.store import SCHEMA_SQL
+from storage.store import apply_schema
 
 TZ = "Europe/Paris"  # the centre's zone: buckets and the weekday/hour grid are cut on it
 RANGES = {
@@ -259,8 +258,7 @@ def open_history(path: Path, calls: int, seed: int) -> duckdb.DuckDBPyConnection
         say(f"reusing {path}")
         # As the store does at open: the current schema, and rollups equal to the stays; and
         # the flat tables as this version of the bench reads them.
-        con.execute(SCHEMA_SQL.read_text())
-        rollups.check(con)
+        apply_schema(con)
         queries_flat.prepare(con)
         return con
     con.close()

@@ -29,7 +29,7 @@ import duckdb
 from bench.queries import machine
 from collectors.rows import QueueCall
 from storage import rollups
-from storage.store import SCHEMA_SQL, to_arrow
+from storage.store import apply_schema, to_arrow
 
 INSERT = "INSERT INTO queue_calls SELECT * FROM batch"
 
@@ -69,8 +69,7 @@ def main() -> int:
         shutil.copy(args.db, path)
         con = duckdb.connect(path)
         con.execute("SET TimeZone = 'UTC'")
-        con.execute(SCHEMA_SQL.read_text())  # as the store at open: current schema, rollups
-        rollups.check(con)
+        apply_schema(con)  # as the store at open: current schema, rollups
         per_day = con.execute(
             "SELECT count(*) FROM queue_calls WHERE entered_at >= "
             "(SELECT max(entered_at) - INTERVAL 1 DAY FROM queue_calls)"

@@ -6,7 +6,8 @@ histogram). A rollup row is a pure function of the stays of its bucket and of th
 thresholds, so keeping it right is one rule: whoever changes stays recomputes their buckets in
 the same transaction (`refresh`), and a threshold change recomputes everything (`rebuild`).
 `check` rebuilds when the totals disagree with queue_calls (a file written before rollups
-existed, or rows written by hand), so a reader never meets a stale rollup.
+existed, or rows written by hand), and `drop_reshaped` drops tables of another version's
+columns, so a reader never meets a stale rollup (both at open: `store.apply_schema`).
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import duckdb
 import pyarrow as pa
@@ -119,12 +119,12 @@ _SHAPES = {
     "caller_stays": ("DESCRIBE SELECT * FROM caller_stays_of("
                      "NULL::TIMESTAMPTZ, NULL::TIMESTAMPTZ)", "DROP TABLE caller_stays"),
 }  # fmt: skip
-SCHEMA_SQL = Path(__file__).with_name("schema.sql")
 
 
-def _reshape(con: duckdb.DuckDBPyConnection) -> bool:
-    """Drop the rollup tables whose columns differ from their macros' and create them again
-    (empty) from the schema; True when any did."""
+def drop_reshaped(con: duckdb.DuckDBPyConnection) -> bool:
+    """Drop the rollup tables whose columns differ from their macros' (a file of another
+    version: derived data, made again); True when any went, and the schema must be applied
+    again to create them (storage/store.py, `apply_schema`)."""
     dropped = False
     for table, (describe, drop) in _SHAPES.items():
         stored = con.execute(
@@ -136,13 +136,11 @@ def _reshape(con: duckdb.DuckDBPyConnection) -> bool:
             log.info("rollup %s has the columns of another version: made again", table)
             con.execute(drop)
             dropped = True
-    if dropped:
-        con.execute(SCHEMA_SQL.read_text())
     return dropped
 
 
 # Every table this module keeps.
-TABLES = ("stay_quarters", "stay_waits", "caller_stays")
+TABLES = tuple(_SHAPES)
 _EVERYTHING = {"lo": datetime.min.replace(tzinfo=UTC), "hi": datetime.max.replace(tzinfo=UTC)}
 
 
@@ -176,10 +174,8 @@ SELECT (SELECT count(*) FROM queue_calls),
 
 
 def check(con: duckdb.DuckDBPyConnection) -> bool:
-    """Rebuild the rollups when they disagree with queue_calls, or have the columns of an
-    older Callboard (derived data: dropped and made again); True when it did."""
-    reshaped = _reshape(con)
-    if not reshaped and not stale(con):
+    """Rebuild the rollups when they disagree with queue_calls; True when it did."""
+    if not stale(con):
         return False
     log.info("rollups out of date with queue_calls: rebuilding")
     con.execute("BEGIN TRANSACTION")

@@ -120,9 +120,8 @@ class Store:
         targets, bring the rollups up to date, start the writer."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._con = connect(self.path)
-        self._con.execute(SCHEMA_SQL.read_text())
+        apply_schema(self._con)
         self._load_config(self.agents, self.queues)
-        rollups.check(self._con)
         self._thread = threading.Thread(target=self._run, name="store-writer", daemon=True)
         self._thread.start()
         global _current
@@ -343,6 +342,15 @@ class Store:
         self.last_error, self.failing_since = None, None
         self.rows_written += len(batch)
         self.batches_written += 1
+
+
+def apply_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """The current schema on `con`, with rollups equal to the stays: what a file needs before
+    anything reads or writes it (`Store.open`; the benches' history files)."""
+    con.execute(SCHEMA_SQL.read_text())
+    if rollups.drop_reshaped(con):  # made again, empty, with today's columns
+        con.execute(SCHEMA_SQL.read_text())
+    rollups.check(con)
 
 
 def refresh_thresholds(con: duckdb.DuckDBPyConnection) -> None:
