@@ -25,7 +25,7 @@ from collectors.rows import QueueCall, RingAttempt
 from storage import rollups
 from storage.presence import MembersWritten, next_rowid, order_members, write_members
 from storage.queue_log import MAX_LINE_CHARS, OVERSIZED_LINE, QueueLogFolder
-from storage.store import Store, to_arrow
+from storage.store import Store, scalar, to_arrow
 
 CHUNK_LINES = 200_000
 BLOCK_CHARS = 1 << 20  # read 1 M characters at a time; lines are split in C
@@ -182,9 +182,7 @@ def write_new(
 
 
 def _count(con: duckdb.DuckDBPyConnection, sql: str) -> int:
-    params = {"window": SAME_STAY_WINDOW_S} if "$window" in sql else None
-    row = con.execute(sql, params).fetchone()
-    return int(row[0]) if row else 0
+    return scalar(con, sql, {"window": SAME_STAY_WINDOW_S} if "$window" in sql else None)
 
 
 _SAME_STAY = """q.pbx = n.pbx AND q.queue = n.queue AND q.call_id = n.call_id

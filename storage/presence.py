@@ -41,7 +41,7 @@ from datetime import datetime
 import duckdb
 
 from collectors.rows import MemberState
-from storage.store import to_arrow
+from storage.store import scalar, to_arrow
 
 SOURCE = "queue_log"
 _DATA = 5  # index of the first data field in a split line
@@ -173,18 +173,18 @@ def write_members(
     try:
         found = con.execute(_HORIZON, {"pbx": pbx}).fetchall()
         horizon: datetime | None = found[0][0] if found else None
-        first_new = _count(con, _NEXT_ROWID)
+        first_new = scalar(con, _NEXT_ROWID)
         if rows:
             _resolve(con, rows, pbx, names or {}, done)
             con.execute("CREATE TEMP TABLE kept AS SELECT * FROM resolved "
                         "WHERE interface IS NOT NULL AND ($h IS NULL OR since < $h)",
                         {"h": horizon})  # fmt: skip
-            done.observed = _count(con, "SELECT count(*) FROM resolved WHERE interface IS NOT "
+            done.observed = scalar(con, "SELECT count(*) FROM resolved WHERE interface IS NOT "
                                         "NULL AND since >= $h", {"h": horizon})  # fmt: skip
-            done.added = _count(con, _INSERT_NEW)
+            done.added = scalar(con, _INSERT_NEW)
             con.execute("DROP TABLE resolved; DROP TABLE kept")
         if horizon is not None:
-            done.added += _count(con, _CLOSE, {"pbx": pbx, "h": horizon})
+            done.added += scalar(con, _CLOSE, {"pbx": pbx, "h": horizon})
         if order and done.added:
             done.reordered = _order(con, pbx, first_new)
         con.execute("COMMIT")
@@ -196,7 +196,7 @@ def write_members(
 
 def next_rowid(con: duckdb.DuckDBPyConnection) -> int:
     """The rowid the next member_states row gets: where an import's rows begin."""
-    return _count(con, _NEXT_ROWID)
+    return scalar(con, _NEXT_ROWID)
 
 
 def order_members(con: duckdb.DuckDBPyConnection, pbx: str, first: int) -> bool:
@@ -213,7 +213,7 @@ def order_members(con: duckdb.DuckDBPyConnection, pbx: str, first: int) -> bool:
 
 
 def _order(con: duckdb.DuckDBPyConnection, pbx: str, first: int) -> bool:
-    if not _count(con, _DISORDER, {"pbx": pbx, "first": first}):
+    if not scalar(con, _DISORDER, {"pbx": pbx, "first": first}):
         return False
     con.execute(_REORDER)
     return True
@@ -242,13 +242,6 @@ def _resolve(
         "SELECT member_name, count(*) FROM resolved WHERE interface IS NULL GROUP BY ALL"
     ).fetchall():
         done.unmapped[str(name)] += int(count)
-
-
-def _count(
-    con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, object] | None = None
-) -> int:
-    rows = con.execute(sql, params).fetchall()  # all: fetchone leaves the result open
-    return int(rows[0][0] or 0) if rows else 0
 
 
 _NEXT_ROWID = "SELECT coalesce(max(rowid) + 1, 0) FROM member_states"

@@ -367,6 +367,15 @@ def refresh_thresholds(con: duckdb.DuckDBPyConnection) -> None:
 _THRESHOLDS = "SELECT pbx, queue, sl_threshold_s FROM queue_thresholds ORDER BY ALL"
 
 
+def scalar(
+    con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, object] | None = None
+) -> int:
+    """The integer in the first column of `sql`'s first row (a count, a statement's row
+    count), 0 for none or NULL."""
+    rows = con.execute(sql, params).fetchall()  # all: fetchone leaves the result open
+    return int(rows[0][0] or 0) if rows else 0
+
+
 def to_arrow(cls: type[Row], rows: Sequence[Row]) -> pa.Table:
     """Rows of one class as an Arrow table whose columns follow the table's order."""
     # attrgetter builds each row's tuple in C, zip turns rows into columns: the writer holds
