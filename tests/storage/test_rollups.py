@@ -23,6 +23,7 @@ import pytest
 import queries
 from bench import queries_flat
 from collectors.rows import QueueCall, QueueParams, RingAttempt
+from settings import QueueSettings
 from storage import rollups
 from storage.backfill import write_new
 from storage.store import Store
@@ -68,9 +69,18 @@ def _stays(n: int, seed: int = 7) -> list[QueueCall]:
 
 # Each rollup as stored, and as its macro computes it from all the stays now.
 FRESH = {
-    "stay_quarters": "SELECT * FROM stay_quarters_of(range_lo(NULL), range_hi(NULL), NULL, 5)",
-    "stay_waits": "SELECT * FROM stay_waits_of(range_lo(NULL), range_hi(NULL))",
-    "caller_stays": "SELECT * FROM caller_stays_of(range_lo(NULL), range_hi(NULL))",
+    "stay_quarters": (
+        "SELECT * FROM stay_quarters ORDER BY ALL",
+        "SELECT * FROM stay_quarters_of(range_lo(NULL), range_hi(NULL), NULL, 5) ORDER BY ALL",
+    ),
+    "stay_waits": (
+        "SELECT * FROM stay_waits ORDER BY ALL",
+        "SELECT * FROM stay_waits_of(range_lo(NULL), range_hi(NULL)) ORDER BY ALL",
+    ),
+    "caller_stays": (
+        "SELECT * FROM caller_stays ORDER BY ALL",
+        "SELECT * FROM caller_stays_of(range_lo(NULL), range_hi(NULL)) ORDER BY ALL",
+    ),
 }
 
 
@@ -78,9 +88,9 @@ def _tables(store: Store) -> dict[str, pd.DataFrame]:
     """The rollup tables, checked equal to a recomputation from scratch."""
     con = store.cursor()
     out = {}
-    for table, fresh_sql in FRESH.items():
-        stored = con.execute(f"SELECT * FROM {table} ORDER BY ALL").df()  # noqa: S608
-        fresh = con.execute(fresh_sql + " ORDER BY ALL").df()
+    for table, (stored_sql, fresh_sql) in FRESH.items():
+        stored = con.execute(stored_sql).df()
+        fresh = con.execute(fresh_sql).df()
         pd.testing.assert_frame_equal(stored, fresh.astype(stored.dtypes), check_exact=False)
         out[table] = stored
     return out
@@ -150,6 +160,25 @@ def test_a_file_without_rollups_gets_them_at_open(tmp_path: Path) -> None:
     with Store(path) as store:
         assert not rollups.stale(store.cursor())
         _tables(store)
+
+
+def test_a_file_of_another_version_opens_with_new_targets(tmp_path: Path) -> None:
+    # Rollups with an older version's columns, and a [[queue]] threshold that changed since:
+    # the tables are made again before the new threshold recounts them.
+    path = tmp_path / "old.duckdb"
+    with Store(path, flush_interval_s=0.05) as store:
+        for stay in _stays(300):
+            store.put(stay)
+        store.flush()
+        store.in_writer(lambda c: c.execute("ALTER TABLE stay_quarters DROP COLUMN dumped"))
+    with Store(path, queues=[QueueSettings(name="support", sl_threshold_s=60)]) as store:
+        _tables(store)
+        assert (
+            queries.run("queue_summary", store.cursor())
+            .set_index("queue")
+            .loc["support", "sl_threshold_s"]
+            == 60
+        )
 
 
 RANGES = [
