@@ -146,17 +146,21 @@ def test_a_changed_threshold_recounts_the_stays_within_it(store: Store) -> None:
             > before.set_index("queue").loc["support", "answered_within_sl"])  # fmt: skip
 
 
-def test_a_file_without_rollups_gets_them_at_open(tmp_path: Path) -> None:
-    path = tmp_path / "old.duckdb"
+def _old_file(path: Path, change: str) -> bool:
+    """A store file with 300 stays, then `change` run on it as by hand; True when its rollups
+    are then stale."""
     with Store(path, flush_interval_s=0.05) as store:
         for stay in _stays(300):
             store.put(stay)
         store.flush()
-        # As a file written before rollups existed (or rows written by hand) would be.
-        store.in_writer(
-            lambda con: con.execute("DELETE FROM stay_quarters; DELETE FROM stay_waits")
-        )
-        assert rollups.stale(store.cursor())
+        store.in_writer(lambda con: con.execute(change))
+        return rollups.stale(store.cursor())
+
+
+def test_a_file_without_rollups_gets_them_at_open(tmp_path: Path) -> None:
+    # As a file written before rollups existed (or rows written by hand) would be.
+    path = tmp_path / "old.duckdb"
+    assert _old_file(path, "DELETE FROM stay_quarters; DELETE FROM stay_waits")
     with Store(path) as store:
         assert not rollups.stale(store.cursor())
         _tables(store)
@@ -166,19 +170,11 @@ def test_a_file_of_another_version_opens_with_new_targets(tmp_path: Path) -> Non
     # Rollups with an older version's columns, and a [[queue]] threshold that changed since:
     # the tables are made again before the new threshold recounts them.
     path = tmp_path / "old.duckdb"
-    with Store(path, flush_interval_s=0.05) as store:
-        for stay in _stays(300):
-            store.put(stay)
-        store.flush()
-        store.in_writer(lambda c: c.execute("ALTER TABLE stay_quarters DROP COLUMN dumped"))
+    _old_file(path, "ALTER TABLE stay_quarters DROP COLUMN dumped")
     with Store(path, queues=[QueueSettings(name="support", sl_threshold_s=60)]) as store:
         _tables(store)
-        assert (
-            queries.run("queue_summary", store.cursor())
-            .set_index("queue")
-            .loc["support", "sl_threshold_s"]
-            == 60
-        )
+        summary = queries.run("queue_summary", store.cursor()).set_index("queue")
+        assert summary.loc["support", "sl_threshold_s"] == 60
 
 
 RANGES = [
