@@ -210,9 +210,13 @@ class AmiSession:
         loop = asyncio.get_running_loop()
         manager = _Manager(on_event, counters or SessionCounters())
         try:
-            _, protocol = await asyncio.wait_for(
-                loop.create_connection(lambda: _Protocol(manager), pbx.host, pbx.port), timeout
-            )
+            # asyncio.timeout, not wait_for: Python 3.11's wait_for returns (here: raises) the
+            # connect's own result when a cancel arrives as the connect fails, so the stop is
+            # lost and the collector retries forever (a service stop hung on it once).
+            async with asyncio.timeout(timeout):
+                _, protocol = await loop.create_connection(
+                    lambda: _Protocol(manager), pbx.host, pbx.port
+                )
         except (OSError, TimeoutError) as e:
             raise AmiUnreachable(f"cannot reach {pbx.host}:{pbx.port}: {_reason(e)}") from None
         session = cls(pbx, manager, version="")
@@ -306,7 +310,8 @@ class AmiSession:
         lost = self._manager.lost
         while True:
             try:
-                reason = await asyncio.wait_for(asyncio.shield(lost), timeout=interval)
+                async with asyncio.timeout(interval):  # not wait_for: see open()
+                    reason = await asyncio.shield(lost)
             except TimeoutError:
                 await self.ping(timeout=interval)
             else:
