@@ -45,9 +45,14 @@ def dataset_connection(folder: Path | str) -> duckdb.DuckDBPyConnection:
         con.execute("DROP TABLE IF EXISTS " + _known(con, table))
         relation = con.read_parquet(files, union_by_name=True)
         relation.create_view(table, replace=True)
-    # An export written before the rollups were exported lacks them: computed here from the
-    # exported stays, as the store would.
-    if not set(rollups.TABLES) <= set(manifest.tables):
+    # An export written before the rollups were exported lacks them, or has them with an older
+    # version's columns: computed here from the exported stays, as the store would.
+    older = bool(rollups.reshaped(con))
+    if older:  # every exported rollup back to an empty table, for rebuild to fill
+        views = {row[0] for row in con.execute("SELECT view_name FROM duckdb_views()").fetchall()}
+        for view in set(rollups.TABLES) & views:
+            rollups.replace_with_empty(con, view)
+    if older or not set(rollups.TABLES) <= set(manifest.tables):
         rollups.rebuild(con, callers=True)
     return con
 

@@ -15,9 +15,12 @@
 --   is recorded) are per answered stay, as in queue_summary: a transferred caller talks in
 --   each queue; both NULL without an answered stay. With no stays the row holds zeros and
 --   NULL rates. (Read as: every stay as a caller from the rollups, then the callers with
---   several stays, kept apart in caller_stays, put right one by one. The writer files a stay
---   there when its caller has another within a day: a caller's stays are one call, minutes
---   apart; two stays of one linkedid days apart would count as two callers.)
+--   several stays, kept apart in caller_stays, put right one by one: a caller whose stays
+--   all entered in the range from the figures the writer stored for it (all queues chosen),
+--   any other from its stays in the range and queues (caller_figures, the same definition).
+--   The writer files a stay there when its caller has another within a day: a caller's stays
+--   are one call, minutes apart; two stays of one linkedid days apart would count as two
+--   callers.)
 -- params: start, end (timestamps, optional: entered_at in [start, end)), queues (list of queue
 --   names, optional: all), sl_s (seconds, optional: one threshold for every
 --   queue; default: each queue's own, see queue_targets), short_abandon_s (seconds, default
@@ -49,105 +52,94 @@ per_stay AS (
                           coalesce(CAST($short_abandon_s AS DOUBLE), 5)) AS q, p
     WHERE p.queues IS NULL OR list_contains(p.queues, q.queue)
 ),
-stays AS (
-    -- The range's stays of callers with several stays (caller_stays, storage/schema.sql).
-    SELECT c.pbx, c.caller, c.entered_at, c.ended_at, c.outcome, c.wait_s,
-           coalesce(CAST($sl_s AS DOUBLE), t.sl_threshold_s, g.sl_threshold_s, 20) AS sl_s
+several AS (
+    -- The range's stays of the callers with several stays in it (caller_stays,
+    -- storage/schema.sql), each with its caller's figures: as stored for a caller whose every
+    -- stay is in the range (all queues chosen), else computed for its stays in the range and
+    -- the chosen queues (caller_figures: the same definition the stored ones come from).
+    SELECT c.pbx, c.queue, c.entered_at, c.outcome, c.wait_s, c.is_first, c.answered_at,
+           c.last_outcome, c.caller_wait_s
     FROM caller_stays AS c
-    CROSS JOIN p
-    -- The queue's own threshold (queue_thresholds, storage/schema.sql) unless sl_s is given.
-    LEFT JOIN queue_thresholds AS t ON t.pbx = c.pbx AND t.queue = c.queue
-    LEFT JOIN queue_thresholds AS g ON g.pbx IS NULL AND g.queue = c.queue
-    WHERE c.entered_at >= range_lo($start) AND c.entered_at < range_hi($end)
-      AND (p.queues IS NULL OR list_contains(p.queues, c.queue))
+    WHERE CAST($queues AS VARCHAR[]) IS NULL
+      AND c.entered_at >= range_lo($start) AND c.entered_at < range_hi($end)
+      AND c.first_at >= range_lo($start) AND c.last_at < range_hi($end)
+    UNION ALL
+    SELECT f.pbx, f.queue, f.entered_at, f.outcome, f.wait_s, f.is_first, f.answered_at,
+           f.last_outcome, f.caller_wait_s
+    FROM caller_figures(range_lo($start), range_hi($end), CAST($queues AS VARCHAR[]),
+                        CAST($queues AS VARCHAR[]) IS NULL) AS f
 ),
-by_caller AS (
-    SELECT pbx, caller,
-           count(*) AS stays,
-           min(entered_at) FILTER (WHERE outcome = 'answered') AS first_answer_at,
-           arg_max(outcome, (entered_at, ended_at)) AS last_outcome,
-           sum(wait_s) AS wait_all_s,
-           -- A caller is judged by the threshold of the queue it entered first.
-           arg_min(sl_s, (entered_at, ended_at)) AS sl_s
-    FROM stays
-    GROUP BY pbx, caller
+judged AS (
+    SELECT s.*,
+           s.answered_at IS NOT NULL AS answered,
+           -- The stay's queue's threshold unless sl_s is given; a caller is judged by the
+           -- threshold of the queue it entered first (its is_first stay's).
+           coalesce(CAST($sl_s AS DOUBLE), t.sl_threshold_s, g.sl_threshold_s, 20) AS sl_s
+    FROM several AS s
+    LEFT JOIN queue_thresholds AS t ON t.pbx = s.pbx AND t.queue = s.queue
+    LEFT JOIN queue_thresholds AS g ON g.pbx IS NULL AND g.queue = s.queue
 ),
-until_answer AS (
-    -- Only a caller with several stays and an answer counts part of its waits: those up to
-    -- its first answer.
-    SELECT b.pbx, b.caller, sum(s.wait_s) AS wait_s
-    FROM by_caller AS b
-    JOIN stays AS s ON s.pbx = b.pbx AND s.caller = b.caller
-    WHERE b.stays > 1 AND s.entered_at <= b.first_answer_at
-    GROUP BY b.pbx, b.caller
-),
-callers AS (
-    -- The callers with several stays in the range (one stay in it: per_stay has it right).
-    SELECT b.pbx, b.caller, b.last_outcome, b.sl_s,
-           b.first_answer_at IS NOT NULL AS answered,
-           CASE WHEN b.first_answer_at IS NOT NULL THEN u.wait_s ELSE b.wait_all_s END
-               AS wait_s
-    FROM by_caller AS b
-    LEFT JOIN until_answer AS u ON u.pbx = b.pbx AND u.caller = b.caller
-    WHERE b.stays > 1
-),
-as_callers AS (
-    -- Those callers counted as callers.
-    SELECT count(*) AS offered,
-           count(*) FILTER (WHERE answered) AS answered,
-           count(*) FILTER (WHERE NOT answered AND last_outcome = 'abandoned') AS abandoned,
-           count(*) FILTER (WHERE NOT answered AND last_outcome = 'timeout') AS timeout,
-           count(*) FILTER (WHERE NOT answered AND last_outcome = 'exitempty') AS exitempty,
-           count(*) FILTER (WHERE NOT answered AND last_outcome = 'exitwithkey') AS exitwithkey,
-           count(*) FILTER (WHERE NOT answered AND last_outcome = 'unknown') AS unknown,
-           count(*) FILTER (WHERE NOT answered AND last_outcome = 'abandoned'
-                            AND wait_s < p.short_s) AS short_abandons,
-           count(*) FILTER (WHERE answered AND wait_s <= sl_s) AS answered_within_sl,
-           coalesce(sum(wait_s) FILTER (WHERE answered), 0) AS answered_wait_sum_s,
-           count(wait_s) FILTER (WHERE answered) AS answered_waits
-    FROM callers, p
-),
-as_stays AS (
-    -- The same callers' stays as per_stay counted them: each stay a caller.
-    SELECT count(*) AS offered,
-           count(*) FILTER (WHERE s.outcome = 'answered') AS answered,
-           count(*) FILTER (WHERE s.outcome = 'abandoned') AS abandoned,
-           count(*) FILTER (WHERE s.outcome = 'timeout') AS timeout,
-           count(*) FILTER (WHERE s.outcome = 'exitempty') AS exitempty,
-           count(*) FILTER (WHERE s.outcome = 'exitwithkey') AS exitwithkey,
-           count(*) FILTER (WHERE s.outcome = 'unknown') AS unknown,
-           count(*) FILTER (WHERE s.outcome = 'abandoned' AND s.wait_s < p.short_s)
-               AS short_abandons,
-           count(*) FILTER (WHERE s.outcome = 'answered' AND s.wait_s <= s.sl_s)
-               AS answered_within_sl,
-           coalesce(sum(s.wait_s) FILTER (WHERE s.outcome = 'answered'), 0)
-               AS answered_wait_sum_s,
-           count(s.wait_s) FILTER (WHERE s.outcome = 'answered') AS answered_waits
-    FROM stays AS s
-    CROSS JOIN p
-    SEMI JOIN callers AS c ON c.pbx = s.pbx AND c.caller = s.caller
+swapped AS (
+    -- Those callers counted as callers (one row each: its first stay), and their stays as
+    -- per_stay counted them (each stay a caller), in one pass.
+    SELECT count(*) FILTER (WHERE is_first) AS c_offered,
+           count(*) FILTER (WHERE is_first AND answered) AS c_answered,
+           count(*) FILTER (WHERE is_first AND NOT answered AND last_outcome = 'abandoned')
+               AS c_abandoned,
+           count(*) FILTER (WHERE is_first AND NOT answered AND last_outcome = 'timeout')
+               AS c_timeout,
+           count(*) FILTER (WHERE is_first AND NOT answered AND last_outcome = 'exitempty')
+               AS c_exitempty,
+           count(*) FILTER (WHERE is_first AND NOT answered AND last_outcome = 'exitwithkey')
+               AS c_exitwithkey,
+           count(*) FILTER (WHERE is_first AND NOT answered AND last_outcome = 'unknown')
+               AS c_unknown,
+           count(*) FILTER (WHERE is_first AND NOT answered AND last_outcome = 'abandoned'
+                            AND caller_wait_s < p.short_s) AS c_short_abandons,
+           count(*) FILTER (WHERE is_first AND answered AND caller_wait_s <= sl_s)
+               AS c_answered_within_sl,
+           coalesce(sum(caller_wait_s) FILTER (WHERE is_first AND answered), 0)
+               AS c_answered_wait_sum_s,
+           count(caller_wait_s) FILTER (WHERE is_first AND answered) AS c_answered_waits,
+           count(*) AS s_offered,
+           count(*) FILTER (WHERE outcome = 'answered') AS s_answered,
+           count(*) FILTER (WHERE outcome = 'abandoned') AS s_abandoned,
+           count(*) FILTER (WHERE outcome = 'timeout') AS s_timeout,
+           count(*) FILTER (WHERE outcome = 'exitempty') AS s_exitempty,
+           count(*) FILTER (WHERE outcome = 'exitwithkey') AS s_exitwithkey,
+           count(*) FILTER (WHERE outcome = 'unknown') AS s_unknown,
+           count(*) FILTER (WHERE outcome = 'abandoned' AND wait_s < p.short_s)
+               AS s_short_abandons,
+           count(*) FILTER (WHERE outcome = 'answered' AND wait_s <= sl_s)
+               AS s_answered_within_sl,
+           coalesce(sum(wait_s) FILTER (WHERE outcome = 'answered'), 0)
+               AS s_answered_wait_sum_s,
+           count(wait_s) FILTER (WHERE outcome = 'answered') AS s_answered_waits
+    FROM judged, p
 ),
 counted AS (
     -- per_stay, with the several-stay callers' stays swapped for the callers.
-    SELECT whole(s.offered) - m.offered + c.offered AS offered,
-           whole(s.answered) - m.answered + c.answered AS answered,
-           whole(s.abandoned) - m.abandoned + c.abandoned AS abandoned,
-           whole(s.timeout) - m.timeout + c.timeout AS timeout,
-           whole(s.exitempty) - m.exitempty + c.exitempty AS exitempty,
-           whole(s.exitwithkey) - m.exitwithkey + c.exitwithkey AS exitwithkey,
-           whole(s.unknown) - m.unknown + c.unknown AS unknown,
-           whole(s.short_abandons) - m.short_abandons + c.short_abandons AS short_abandons,
-           whole(s.answered_within_sl) - m.answered_within_sl + c.answered_within_sl
+    SELECT whole(s.offered) - m.s_offered + m.c_offered AS offered,
+           whole(s.answered) - m.s_answered + m.c_answered AS answered,
+           whole(s.abandoned) - m.s_abandoned + m.c_abandoned AS abandoned,
+           whole(s.timeout) - m.s_timeout + m.c_timeout AS timeout,
+           whole(s.exitempty) - m.s_exitempty + m.c_exitempty AS exitempty,
+           whole(s.exitwithkey) - m.s_exitwithkey + m.c_exitwithkey AS exitwithkey,
+           whole(s.unknown) - m.s_unknown + m.c_unknown AS unknown,
+           whole(s.short_abandons) - m.s_short_abandons + m.c_short_abandons
+               AS short_abandons,
+           whole(s.answered_within_sl) - m.s_answered_within_sl + m.c_answered_within_sl
                AS answered_within_sl,
-           (coalesce(s.answered_wait_sum_s, 0) - m.answered_wait_sum_s + c.answered_wait_sum_s)
-               / nullif(whole(s.answered_waits) - m.answered_waits + c.answered_waits, 0)
+           (coalesce(s.answered_wait_sum_s, 0) - m.s_answered_wait_sum_s
+            + m.c_answered_wait_sum_s)
+               / nullif(whole(s.answered_waits) - m.s_answered_waits + m.c_answered_waits, 0)
                AS asa_s,
            whole(s.offered) AS stays,
-           c.offered AS multi_stay_callers,
+           m.c_offered AS multi_stay_callers,
            s.talk_total_s,
            s.talk_total_s / nullif(s.talks, 0) AS aht_s,
            p.exclude_short
-    FROM per_stay AS s, as_stays AS m, as_callers AS c, p
+    FROM per_stay AS s, swapped AS m, p
 ),
 left_out AS (
     -- exclude_short leaves out the short abandons, whichever way they were counted.

@@ -88,6 +88,7 @@ def _refresh_callers(
     try:
         con.execute(_CALLERS_DELETE)
         con.execute(_CALLERS_INSERT, {"lo": lo, "hi": hi})
+        con.execute(_CALLERS_FIGURES + _TOUCHED_ONLY, {"lo": lo, "hi": hi})
     finally:
         con.unregister("touched")
 
@@ -97,7 +98,7 @@ CALLER_SPAN = timedelta(days=1)
 _CALLERS_DELETE = """
 DELETE FROM caller_stays AS c USING touched AS t WHERE c.pbx = t.pbx AND c.caller = t.caller"""
 _CALLERS_INSERT = """
-INSERT INTO caller_stays
+INSERT INTO caller_stays BY NAME
 SELECT pbx, caller, queue, call_id, entered_at, ended_at, outcome, wait_s, talk_s
 FROM (
     -- caller_stays_of (storage/schema.sql) for the touched callers only: their stays are
@@ -107,36 +108,65 @@ FROM (
     JOIN touched AS t ON t.pbx = q.pbx AND t.caller = coalesce(q.linkedid, q.call_id)
     WHERE q.entered_at >= $lo AND q.entered_at < $hi
 )
-WHERE caller_stays > 1"""
+WHERE caller_stays > 1
+ORDER BY entered_at"""
+# Their figures (caller_figures, storage/schema.sql), over the stays just inserted: a touched
+# caller's stays are all in [lo, hi) (CALLER_SPAN), so these are over its every stay.
+_CALLERS_FIGURES = """
+UPDATE caller_stays AS c
+SET first_at = f.first_at, last_at = f.last_at, is_first = f.is_first,
+    answered_at = f.answered_at, last_outcome = f.last_outcome, caller_wait_s = f.caller_wait_s
+FROM caller_figures($lo, $hi, NULL, false) AS f
+WHERE c.rowid = f.row_id"""
+_TOUCHED_ONLY = """
+  AND EXISTS (SELECT 1 FROM touched AS t WHERE t.pbx = f.pbx AND t.caller = f.caller)"""
 
 
-# Each rollup table: the columns it must have (its macro's), and how it goes when it has not.
+# Each rollup table: a query of the columns it must have (its macro's), and how it goes when
+# it has other ones.
 _SHAPES = {
-    "stay_quarters": ("DESCRIBE SELECT * FROM stay_quarters_of("
+    "stay_quarters": ("SELECT * FROM stay_quarters_of("
                       "NULL::TIMESTAMPTZ, NULL::TIMESTAMPTZ, NULL, 5)", "DROP TABLE stay_quarters"),
-    "stay_waits": ("DESCRIBE SELECT * FROM stay_waits_of(NULL::TIMESTAMPTZ, NULL::TIMESTAMPTZ)",
+    "stay_waits": ("SELECT * FROM stay_waits_of(NULL::TIMESTAMPTZ, NULL::TIMESTAMPTZ)",
                    "DROP TABLE stay_waits"),
-    "caller_stays": ("DESCRIBE SELECT * FROM caller_stays_of("
-                     "NULL::TIMESTAMPTZ, NULL::TIMESTAMPTZ)", "DROP TABLE caller_stays"),
+    "caller_stays": ("SELECT * FROM caller_stays_of(NULL::TIMESTAMPTZ, NULL::TIMESTAMPTZ)",
+                     "DROP TABLE caller_stays"),
 }  # fmt: skip
 
 
-def drop_reshaped(con: duckdb.DuckDBPyConnection) -> bool:
-    """Drop the rollup tables whose columns differ from their macros' (a file of another
-    version: derived data, made again); True when any went, and the schema must be applied
-    again to create them (storage/store.py, `apply_schema`)."""
-    dropped = False
-    for table, (describe, drop) in _SHAPES.items():
+def reshaped(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The rollup tables (or views, over an export) whose columns differ from their macros'
+    (a file of another version)."""
+    out = []
+    for table, (query, _) in _SHAPES.items():
         stored = con.execute(
             "SELECT column_name FROM duckdb_columns() WHERE table_name = ? ORDER BY column_index",
             [table],
         ).fetchall()
-        wanted = con.execute(describe).fetchall()
-        if [c[0] for c in stored] != [c[0] for c in wanted]:
-            log.info("rollup %s has the columns of another version: made again", table)
-            con.execute(drop)
-            dropped = True
-    return dropped
+        wanted = con.execute("DESCRIBE " + query).fetchall()
+        # An export's files add the store's rowid as a last column (storage/export.py).
+        if [c[0] for c in stored if c[0] != "rowid"] != [c[0] for c in wanted]:
+            out.append(table)
+    return out
+
+
+def replace_with_empty(con: duckdb.DuckDBPyConnection, view: str) -> None:
+    """Replace the view `view` of a rollup (over an export of another version) with an empty
+    table of today's columns, for `rebuild` to fill."""
+    query, _ = _SHAPES[view]  # a KeyError for any other name: only these reach SQL text
+    con.execute("DROP VIEW " + view)
+    con.execute(f"CREATE TABLE {view} AS {query} LIMIT 0")
+
+
+def drop_reshaped(con: duckdb.DuckDBPyConnection) -> bool:
+    """Drop the rollup tables whose columns differ from their macros' (derived data, made
+    again); True when any went, and the schema must be applied again to create them
+    (storage/store.py, `apply_schema`)."""
+    tables = reshaped(con)
+    for table in tables:
+        log.info("rollup %s has the columns of another version: made again", table)
+        con.execute(_SHAPES[table][1])
+    return bool(tables)
 
 
 # Every table this module keeps.
@@ -153,7 +183,13 @@ def rebuild(con: duckdb.DuckDBPyConnection, callers: bool = False) -> None:
         con.execute(r.insert, _EVERYTHING)
     if callers:
         con.execute("DELETE FROM caller_stays")
-        con.execute("INSERT INTO caller_stays SELECT * FROM caller_stays_of($lo, $hi)", _EVERYTHING)
+        # In entered_at order, as the writer appends them: zone maps then let a range (totals,
+        # the writer's own refresh) skip the rest of the table.
+        con.execute(
+            "INSERT INTO caller_stays SELECT * FROM caller_stays_of($lo, $hi) ORDER BY entered_at",
+            _EVERYTHING,
+        )
+        con.execute(_CALLERS_FIGURES, _EVERYTHING)
     log.info("rollups rebuilt in %.1f s", time.monotonic() - started)
 
 
@@ -173,9 +209,10 @@ SELECT (SELECT count(*) FROM queue_calls),
        (SELECT coalesce(sum(stays), 0) FROM stay_waits)"""
 
 
-def check(con: duckdb.DuckDBPyConnection) -> bool:
-    """Rebuild the rollups when they disagree with queue_calls; True when it did."""
-    if not stale(con):
+def check(con: duckdb.DuckDBPyConnection, force: bool = False) -> bool:
+    """Rebuild the rollups when they disagree with queue_calls (or `force`); True when it
+    did."""
+    if not force and not stale(con):
         return False
     log.info("rollups out of date with queue_calls: rebuilding")
     con.execute("BEGIN TRANSACTION")

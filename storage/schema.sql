@@ -267,6 +267,12 @@ WITH dumps AS (
     FROM ring_attempts
     WHERE result = 'dumped' AND started_at >= lo
       AND started_at < CASE WHEN isinf(hi) THEN hi ELSE hi + INTERVAL 1 DAY END
+      -- A stay's rings start after it enters, within a day: those of the stays skipped
+      -- (entered in [skip_lo, skip_hi)) all start from skip_lo, and none of the others'
+      -- start in [skip_lo + 1 day, skip_hi).
+      AND NOT (started_at >= CASE WHEN isinf(skip_lo) THEN skip_lo
+                                  ELSE skip_lo + INTERVAL 1 DAY END
+               AND started_at < skip_hi)
     GROUP BY ALL
 )
 SELECT pbx, queue, bucket_floor(entered_at, 900) AS bucket, outcome,
@@ -371,24 +377,37 @@ CREATE OR REPLACE MACRO whole(n) AS CAST(coalesce(n, 0) AS BIGINT);
 -- Every stay of a caller (PBX and linkedid, else call_id, as `totals` groups them) who has
 -- more than one stay: a caller transferred from queue to queue, or back into one. `totals`
 -- counts these callers one by one and every other caller as its one stay, from the rollups.
--- The writer keeps it for the callers of each write, looking one day either side of their
--- stays (a caller's stays are one call: minutes apart, never days); a rebuild
--- (`rollups.check`, when the rollups disagree with the stays at open) recomputes it whole.
+-- Each row also holds its caller's figures over all its stays (caller_figures below), so that
+-- `totals` reads a caller whose stays all fall in its range as stored, and groups at query
+-- time only the callers its range or queue choice cuts. The writer keeps it for the callers
+-- of each write, looking one day either side of their stays (a caller's stays are one call:
+-- minutes apart, never days); a rebuild (`rollups.check`, when the rollups disagree with the
+-- stays at open) recomputes it whole.
 CREATE TABLE IF NOT EXISTS caller_stays (
-    pbx        VARCHAR NOT NULL,
-    caller     VARCHAR NOT NULL,
-    queue      VARCHAR NOT NULL,
-    call_id    VARCHAR NOT NULL,
-    entered_at TIMESTAMPTZ NOT NULL,
-    ended_at   TIMESTAMPTZ,
-    outcome    VARCHAR NOT NULL,
-    wait_s     DOUBLE,
-    talk_s     DOUBLE
+    pbx           VARCHAR NOT NULL,
+    caller        VARCHAR NOT NULL,
+    queue         VARCHAR NOT NULL,
+    call_id       VARCHAR NOT NULL,
+    entered_at    TIMESTAMPTZ NOT NULL,
+    ended_at      TIMESTAMPTZ,
+    outcome       VARCHAR NOT NULL,
+    wait_s        DOUBLE,
+    talk_s        DOUBLE,
+    first_at      TIMESTAMPTZ,  -- the caller's first and last entered_at
+    last_at       TIMESTAMPTZ,
+    is_first      BOOLEAN,      -- the caller's first stay (entered_at, then ended_at)
+    answered_at   TIMESTAMPTZ,  -- entered_at of its first answered stay
+    last_outcome  VARCHAR,      -- outcome of its last stay
+    caller_wait_s DOUBLE        -- its waits up to its first answer (all, if never answered)
 );
 
--- The stays that entered in [lo, hi) of callers with more than one stay in [lo, hi).
+-- The stays that entered in [lo, hi) of callers with more than one stay in [lo, hi), their
+-- caller figures still to be computed (caller_figures, once they are rows of caller_stays).
 CREATE OR REPLACE MACRO caller_stays_of(lo, hi) AS TABLE
-SELECT pbx, caller, queue, call_id, entered_at, ended_at, outcome, wait_s, talk_s
+SELECT pbx, caller, queue, call_id, entered_at, ended_at, outcome, wait_s, talk_s,
+       NULL::TIMESTAMPTZ AS first_at, NULL::TIMESTAMPTZ AS last_at, NULL::BOOLEAN AS is_first,
+       NULL::TIMESTAMPTZ AS answered_at, NULL::VARCHAR AS last_outcome,
+       NULL::DOUBLE AS caller_wait_s
 FROM (
     SELECT *, coalesce(linkedid, call_id) AS caller,
            count(*) OVER (PARTITION BY pbx, coalesce(linkedid, call_id)) AS caller_stays
@@ -396,3 +415,43 @@ FROM (
     WHERE entered_at >= lo AND entered_at < hi
 )
 WHERE caller_stays > 1;
+
+-- The one definition of a caller's figures: over the rows of caller_stays that entered in
+-- [lo, hi) in `queues` (NULL: all), for the callers with more than one of them, each row
+-- with its caller's figures (columns as in caller_stays; row_id: the row's rowid). The writer
+-- stores them computed over a caller's every stay; `totals` computes them here for the
+-- callers its range cuts: with `edges`, only the callers whose stored first_at or last_at
+-- falls outside [lo, hi) (their stays in the range are a part of their stays).
+CREATE OR REPLACE MACRO caller_figures(lo, hi, queues, edges) AS TABLE
+WITH s AS (
+    SELECT rowid AS row_id, pbx, caller, queue, call_id, entered_at, ended_at, outcome, wait_s,
+           talk_s
+    FROM caller_stays
+    WHERE entered_at >= lo AND entered_at < hi
+      AND (queues IS NULL OR list_contains(queues, queue))
+      AND (NOT edges OR first_at < lo OR last_at >= hi)
+),
+-- Grouped, not windowed: a window over many two-row partitions costs ten times as much.
+c AS (
+    SELECT pbx, caller,
+           min(entered_at) AS first_at,
+           max(entered_at) AS last_at,
+           arg_min(row_id, (entered_at, ended_at)) AS first_row,
+           min(entered_at) FILTER (WHERE outcome = 'answered') AS answered_at,
+           arg_max(outcome, (entered_at, ended_at)) AS last_outcome
+    FROM s
+    GROUP BY pbx, caller
+    HAVING count(*) > 1
+),
+w AS (
+    SELECT s.pbx, s.caller, sum(s.wait_s) AS caller_wait_s
+    FROM s
+    JOIN c ON c.pbx = s.pbx AND c.caller = s.caller
+    WHERE c.answered_at IS NULL OR s.entered_at <= c.answered_at
+    GROUP BY s.pbx, s.caller
+)
+SELECT s.*, c.first_at, c.last_at, s.row_id = c.first_row AS is_first, c.answered_at,
+       c.last_outcome, w.caller_wait_s
+FROM s
+JOIN c ON c.pbx = s.pbx AND c.caller = s.caller
+LEFT JOIN w ON w.pbx = s.pbx AND w.caller = s.caller;
