@@ -24,6 +24,8 @@ REVIEWED: dict[tuple[str, frozenset[str]], str] = {
     ("storage/export.py", frozenset({"WHOLE", "table"})): "the constant 'all' and a fixed table",
     ("storage/export.py", frozenset({"column", "table"})): "a fixed table, its fixed column",
     ("queries/dataset.py", frozenset({"_known(con, table)"})): "checked against the store's tables",
+    ("storage/rollups.py", frozenset({"view"})): "a key of _SHAPES: a fixed rollup name",
+    ("storage/rollups.py", frozenset({"query", "view"})): "a fixed rollup name, its _SHAPES query",
 }
 
 
