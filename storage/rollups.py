@@ -87,8 +87,9 @@ def _refresh_callers(
                                       "caller": [c[1] for c in callers]}))  # fmt: skip
     try:
         con.execute(_CALLERS_DELETE)
-        con.execute(_CALLERS_INSERT, {"lo": lo, "hi": hi})
-        con.execute(_CALLERS_FIGURES + _TOUCHED_ONLY, {"lo": lo, "hi": hi})
+        inserted = con.execute(_CALLERS_INSERT, {"lo": lo, "hi": hi}).fetchone()
+        if inserted and inserted[0]:  # most batches: none of their callers has several stays
+            con.execute(_CALLERS_FIGURES + _TOUCHED_ONLY, {"lo": lo, "hi": hi})
     finally:
         con.unregister("touched")
 
