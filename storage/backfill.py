@@ -6,7 +6,7 @@ is added from queue_log (source `queue_log`); a stay the collector could only cl
 `unknown` across a gap is replaced by queue_log's record of it. Member lines become agent
 presence (`member_states`) for the time before the collector's first row for the PBX
 (storage/presence.py). Loading a file twice changes nothing. All writes go through the store's
-writer (`Store.in_writer`).
+writer (`Store.in_writer`, `Store.submit`).
 """
 
 from __future__ import annotations
@@ -21,17 +21,18 @@ from pathlib import Path
 
 import duckdb
 
-from collectors.rows import QueueCall, RingAttempt
+from collectors.rows import MemberState, QueueCall, RingAttempt
 from storage import rollups
 from storage.presence import MembersWritten, next_rowid, order_members, write_members
 from storage.queue_log import MAX_LINE_CHARS, OVERSIZED_LINE, QueueLogFolder
-from storage.store import Store, scalar, to_arrow
+from storage.store import Store, WriterJob, scalar, to_arrow
 
 CHUNK_LINES = 200_000
 BLOCK_CHARS = 1 << 20  # read 1 M characters at a time; lines are split in C
 # queue_log times are whole seconds and the AMI event follows the line by some ms, so the two
 # records of one stay start within a second or two of each other.
 SAME_STAY_WINDOW_S = 5
+WRITE_TIMEOUT_S = 600.0  # one chunk's writes: seconds on a large store, never minutes
 
 
 @dataclass
@@ -50,6 +51,13 @@ class BackfillReport:
     member_states_added: int = 0  # presence rows (closing rows at the horizon included)
     member_rows_observed: int = 0  # presence changes the collector had seen itself
     unmapped_members: Counter[str] = field(default_factory=Counter)  # name -> lines left out
+
+    def add_written(self, written: _Written | None) -> None:
+        if written is not None:
+            self.calls_added += written.added
+            self.calls_replaced += written.replaced
+            self.calls_known += written.calls - written.added
+            self.add_members(written.members)
 
     def add_members(self, written: MembersWritten | None) -> None:
         if written is not None:
@@ -81,22 +89,23 @@ def backfill_file(
     total = path.stat().st_size
     first_member = store.in_writer(next_rowid) or 0
     done = 0
+    # The writer writes a chunk while the next one is folded (DuckDB lets go of the GIL while
+    # it writes); one chunk ahead at most, so that memory holds two chunks' rows, not a file's,
+    # and a chunk that fails to write stops the load before the next one is queued.
+    pending: WriterJob[_Written] | None = None
     for chunk in _chunks(path):
         calls, attempts = folder.feed(chunk)
-        if calls:
-            written = store.in_writer(functools.partial(write_new, calls=calls, attempts=attempts))
-            added, replaced = written or (0, 0)
-            report.calls_added += added
-            report.calls_replaced += replaced
-            report.calls_known += len(calls) - added
         rows = folder.take_members()
-        if rows:
-            report.add_members(store.in_writer(functools.partial(
-                write_members, rows=rows, pbx=pbx, names=members, order=False
-            )))  # fmt: skip
+        if pending is not None:
+            report.add_written(pending.wait(WRITE_TIMEOUT_S))
+        pending = store.submit(functools.partial(
+            _write_chunk, calls=calls, attempts=attempts, rows=rows, pbx=pbx, names=members
+        ))  # fmt: skip
         done += sum(map(len, chunk)) + len(chunk)  # and their LFs
         if progress is not None:
             progress(min(done, total), total)
+    if pending is not None:
+        report.add_written(pending.wait(WRITE_TIMEOUT_S))
     # Close what is still present at the collector's horizon, then put history loaded after
     # the collector ran before its rows, once for the whole file.
     report.add_members(store.in_writer(functools.partial(
@@ -109,6 +118,29 @@ def backfill_file(
     report.bad_line_count = account.bad_line_count
     report.seconds = time.monotonic() - started
     return report
+
+
+@dataclass(frozen=True)
+class _Written:
+    """What the writer did with one chunk."""
+
+    calls: int
+    added: int
+    replaced: int
+    members: MembersWritten | None
+
+
+def _write_chunk(
+    con: duckdb.DuckDBPyConnection,
+    calls: list[QueueCall],
+    attempts: list[RingAttempt],
+    rows: list[MemberState],
+    pbx: str,
+    names: Mapping[str, str] | None,
+) -> _Written:
+    added, replaced = write_new(con, calls, attempts) if calls else (0, 0)
+    members = write_members(con, rows, pbx, names=names, order=False) if rows else None
+    return _Written(len(calls), added, replaced, members)
 
 
 def _chunks(

@@ -24,16 +24,15 @@ Data times are whole seconds (differences of time(NULL)), except the ring verbs'
 
 from __future__ import annotations
 
-import gc
 import math
 import re
 from collections import Counter, OrderedDict
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from collectors.rows import MemberState, QueueCall, RingAttempt
+from storage.gc_pause import gc_paused
 from storage.presence import MemberFold, MemberLineError
 
 SOURCE = "queue_log"
@@ -133,7 +132,7 @@ def fold_calls(lines: Iterable[str], pbx: str) -> QueueLogParse:
     they never stop the fold.
     """
     folder = _Folder(pbx)
-    with _gc_paused():
+    with gc_paused():
         result = folder.fold(lines)
     result.member_states = folder.members.take()
     return result
@@ -155,7 +154,7 @@ class QueueLogFolder:
     def feed(self, lines: list[str]) -> tuple[list[QueueCall], list[RingAttempt]]:
         result = self._folder.result
         known_bad = len(result.bad_lines)
-        with _gc_paused():
+        with gc_paused():
             self._folder.fold(lines)
         result.bad_lines[known_bad:] = [
             (number + self.lines_read, reason) for number, reason in result.bad_lines[known_bad:]
@@ -173,21 +172,6 @@ class QueueLogFolder:
     def open_keys(self) -> set[tuple[str, str]]:
         """(callid, queue) of the stays open at the end of the input fed so far."""
         return set(self._folder.open)
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    # The fold keeps every row it makes (about 0.7 per line) and they hold no reference cycles,
-    # yet the cyclic collector would rescan that growing heap over and over: a quarter of the
-    # time of a 1M-line fold. Paused only for the fold and only if it was running; the pause
-    # is process-wide, but other threads still free their garbage by reference counting.
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _check_short(parts: list[str]) -> None:

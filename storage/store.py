@@ -25,7 +25,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import fields
 from pathlib import Path
 from types import TracebackType
-from typing import Any, TypeVar, cast
+from typing import Any, Generic, TypeVar, cast
 
 import duckdb
 import pyarrow as pa
@@ -34,6 +34,7 @@ from collectors.rows import ROW_TYPES, QueueCall, QueueParams, Row
 from errors import StoreBusyError, StoreError
 from settings import AgentSettings, QueueSettings
 from storage import rollups
+from storage.gc_pause import gc_paused
 from storage.overflow import Overflow, StoreGap
 
 log = logging.getLogger(__name__)
@@ -59,6 +60,20 @@ RETRY_FIRST_S, RETRY_CAP_S = 0.5, 10.0
 # Stopping while the file cannot be written: retry this long, then report what is lost.
 STOP_GRACE_S = 10.0
 T = TypeVar("T")
+
+
+class WriterJob(Generic[T]):
+    """Work queued on the writer thread (`Store.submit`): `wait` for its result or error."""
+
+    def __init__(self, task: _WriterTask) -> None:
+        self._task = task
+
+    def wait(self, timeout: float = 60.0) -> T | None:
+        if not self._task.done.wait(timeout):
+            raise StoreError(f"the store's writer did not finish within {timeout:.0f} s")
+        if self._task.error is not None:
+            raise self._task.error
+        return cast(T | None, self._task.result)
 
 
 class _WriterTask:
@@ -217,13 +232,14 @@ class Store:
     ) -> T | None:
         """Run `fn(connection)` on the writer thread after the rows queued so far; return its
         result or raise its error. The one way anything but rows writes to the file."""
+        return self.submit(fn).wait(timeout)
+
+    def submit(self, fn: Callable[[duckdb.DuckDBPyConnection], T] | None) -> WriterJob[T]:
+        """Queue `fn(connection)` for the writer thread, as `in_writer` does, without waiting:
+        a bulk load folds its next chunk meanwhile (DuckDB releases the GIL while it writes)."""
         task = _WriterTask(fn)
         self._queue.put(task)
-        if not task.done.wait(timeout):
-            raise StoreError(f"the store's writer did not finish within {timeout:.0f} s")
-        if task.error is not None:
-            raise task.error
-        return cast(T | None, task.result)
+        return WriterJob(task)
 
     # -- reading -----------------------------------------------------------------------------
     def cursor(self) -> duckdb.DuckDBPyConnection:
@@ -385,8 +401,9 @@ def to_arrow(cls: type[Row], rows: Sequence[Row]) -> pa.Table:
     names = _COLUMNS[cls]
     if not rows:
         return pa.table({name: [] for name in names})
-    columns = zip(*map(_GETTERS[cls], rows), strict=True)
-    return pa.table(dict(zip(names, map(list, columns), strict=True)))
+    with gc_paused():  # a chunk of a queue_log import is ~100k rows: half the time otherwise
+        columns = zip(*map(_GETTERS[cls], rows), strict=True)
+        return pa.table(dict(zip(names, map(list, columns), strict=True)))
 
 
 def _reason(e: duckdb.Error) -> str:
