@@ -51,89 +51,25 @@ rings AS (
       AND (p.queues IS NULL OR list_contains(p.queues, r.queue))
     GROUP BY r.agent
 ),
-bounds AS (
-    -- One hash aggregate over the changelog finds, per member, the rows that can hold in
-    -- [t0, t1), so that the windows below sort those rows only, not the whole history: rows
-    -- written before its first row dated after t0 (after_seq) all end by t0 but the last
-    -- (held_seq, its state at t0); rows after its first row dated at or after t1 (last_seq)
-    -- begin after t1. Also the member's newest name, for `names`.
-    SELECT m.pbx, m.queue, m.interface,
-           min(m.rowid) AS first_seq,
-           max(m.rowid) FILTER (WHERE m.since <= p.t0) AS held_seq,
-           min(m.rowid) FILTER (WHERE m.since > p.t0) AS after_seq,
-           min(m.rowid) FILTER (WHERE m.since >= p.t1) AS last_seq,
-           arg_max(m.member_name, m.rowid) AS member_name,
-           max(m.rowid) FILTER (WHERE m.member_name IS NOT NULL) AS name_seq
-    FROM member_states AS m, p
-    WHERE p.queues IS NULL OR list_contains(p.queues, m.queue)
-    GROUP BY m.pbx, m.queue, m.interface
-),
-scanned AS (
-    -- The rowids to read: from the oldest row a member needs (its held row; all its rows
-    -- when t0 is not given or one dated up to t0 was written after one dated later, as a
-    -- snapshot does) to the newest last row. Rowid zone maps skip the rest of the changelog.
-    -- Other members' rows in that span end by t0 or begin after t1: clipped away below.
-    SELECT min(CASE WHEN p.t0 IS NOT NULL AND b.held_seq IS NOT NULL
-                     AND (b.after_seq IS NULL OR b.held_seq < b.after_seq)
-                    THEN b.held_seq ELSE b.first_seq END) AS lo,
-           CASE WHEN bool_and(b.last_seq IS NOT NULL) THEN max(b.last_seq)
-                ELSE 9223372036854775807 END AS hi
-    FROM bounds AS b, p
-),
-members AS (
-    -- A number per member, so that the windows below sort integers rather than three
-    -- strings (2-3x faster), and whether its device is a member of several chosen queues.
-    SELECT pbx, queue, interface,
-           row_number() OVER (ORDER BY pbx, queue, interface) AS mid,
-           count(*) OVER (PARTITION BY pbx, interface) > 1 AS shared
-    FROM bounds
-),
-marked AS (
-    -- Most rows only restate a member's presence (a ring, a call: QueueMemberStatus carries
-    -- the paused and present state along). One sort of the scanned rows, carrying few and
-    -- small columns (the member's number, the state packed in an integer), marks the rows
-    -- that matter, so that all that follows works on those only (a year at 1M calls: 0.7M
-    -- of 4.7M rows): a row whose present, paused or reason differs from the member's
-    -- previous row; a row dated after the member's next row (it may hold the newest since
-    -- that a later row's start, `began` below, takes); and (in `spans`) a paused row of a
-    -- device in several queues, whose seq can decide the pause reason there. Leaving the
-    -- others out changes no span's state or end: a left-out row's span continues its
-    -- predecessor's, in the same state.
-    SELECT r.*,
-           r.state IS DISTINCT FROM lag(r.state) OVER w
-               OR r.reason IS DISTINCT FROM lag(r.reason) OVER w
-               OR r.since > lead(r.since) OVER w AS changed
-    FROM (
-        SELECT m.rowid AS seq, b.mid, m.since,
-               CAST(m.present AS INTEGER) * 2 + CAST(m.paused AS INTEGER) AS state,
-               coalesce(m.paused_reason, '') AS reason
-        FROM member_states AS m
-        JOIN members AS b USING (pbx, queue, interface)  -- the chosen queues' members
-        WHERE m.rowid >= (SELECT lo FROM scanned)
-          AND m.rowid <= (SELECT hi FROM scanned)
-    ) AS r
-    WINDOW w AS (PARTITION BY r.mid ORDER BY r.seq)
-),
 spans AS (
-    -- A row dated before one written earlier (a snapshot re-stating an older state) takes
-    -- effect when the earlier one did, so one member's rows never overlap: a row begins at
-    -- the newest since up to it and ends where the next begins (the newer of this begin and
-    -- the next since), in one window.
-    SELECT k.seq, b.pbx, b.queue, b.interface, k.state >= 2 AS present,
-           k.state % 2 = 1 AS paused, k.reason,
-           max(k.since) OVER w AS began,
-           CASE WHEN lead(k.since) OVER w IS NOT NULL
-                THEN greatest(max(k.since) OVER w, lead(k.since) OVER w) END AS ended
-    FROM marked AS k
-    JOIN members AS b USING (mid)
-    WHERE k.changed OR (k.state = 3 AND b.shared)
-    WINDOW w AS (PARTITION BY k.mid ORDER BY k.seq
-                 ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+    -- The chosen queues' presence changes that hold some time in [t0, t1): member_changes,
+    -- which the writer keeps (storage/member_changes.py; its rows, their began and ended are
+    -- defined with the table in storage/schema.sql), so a range reads the changes in it and
+    -- each member's one row holding at t0, not the changelog. Its rows are stored in order of
+    -- their end, so that the bounds below skip the row groups of changes ended before t0.
+    SELECT c.seq, c.pbx, c.queue, c.interface, c.present, c.paused, c.reason, c.began,
+           c.ended
+    FROM member_changes AS c, p
+    WHERE (p.queues IS NULL OR list_contains(p.queues, c.queue))
+      AND ($end IS NULL OR c.began < CAST($end AS TIMESTAMPTZ))
+      AND ($start IS NULL OR c.ended > CAST($start AS TIMESTAMPTZ))
 ),
 clipped AS (
     SELECT s.seq, s.pbx, s.queue, s.interface, s.present, s.paused, s.reason,
            greatest(s.began, coalesce(p.t0, s.began)) AS lo,
-           least(coalesce(s.ended, p.now_at), coalesce(p.t1, p.now_at)) AS hi
+           -- 'infinity': the row still holds, until now.
+           least(CASE WHEN s.ended = 'infinity' THEN p.now_at ELSE s.ended END,
+                 coalesce(p.t1, p.now_at)) AS hi
     FROM spans AS s, p
 ),
 live AS (
@@ -176,10 +112,13 @@ device_time AS (
     GROUP BY pbx, interface, lo, hi
 ),
 names AS (
-    SELECT pbx, interface, coalesce(arg_max(member_name, name_seq), interface) AS agent,
-           row_number() OVER (ORDER BY pbx, interface) AS did
-    FROM bounds
-    GROUP BY pbx, interface
+    -- A device is named by its chosen memberships' newest name (member_heads, kept with
+    -- member_changes).
+    SELECT h.pbx, h.interface, coalesce(arg_max(h.member_name, h.name_seq), h.interface) AS agent,
+           row_number() OVER (ORDER BY h.pbx, h.interface) AS did
+    FROM member_heads AS h, p
+    WHERE p.queues IS NULL OR list_contains(p.queues, h.queue)
+    GROUP BY h.pbx, h.interface
 ),
 presence AS (
     SELECT n.agent,

@@ -20,7 +20,7 @@ from pathlib import Path
 import duckdb
 
 from errors import StoreError
-from storage import rollups
+from storage import member_changes, rollups
 from storage.manifest import MANIFEST, read_manifest
 from storage.store import SCHEMA_SQL
 
@@ -54,6 +54,9 @@ def dataset_connection(folder: Path | str) -> duckdb.DuckDBPyConnection:
             rollups.replace_with_empty(con, view)
     if older or not set(rollups.TABLES) <= set(manifest.tables):
         rollups.rebuild(con, callers=True)
+    # Not exported: agent_summary's presence changes, computed from the exported changelog
+    # (its files keep the store's rowid, the order they fold by).
+    member_changes.rebuild(con)
     return con
 
 

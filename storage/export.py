@@ -55,8 +55,10 @@ PARTITIONED: dict[str, str] = {
 # Configuration replaced whole at every start (agents, queue_settings), what the store derives
 # from it (queue_thresholds), and store_gaps (rare, no PBX): one file each.
 UNPARTITIONED = ("agents", "queue_settings", "queue_thresholds", "store_gaps")
-# The queue_log follower's resume points: the service's own state, not data for a reader.
-NOT_EXPORTED = ("queue_log_offsets",)
+# The queue_log follower's resume points: the service's own state, not data for a reader; and
+# agent_summary's presence changes (storage/member_changes.py), folded by the store's rowids:
+# a reader computes them from the exported changelog (queries/dataset.py).
+NOT_EXPORTED = ("queue_log_offsets", "member_changes", "member_heads")
 WHOLE = "all"  # the partition key of an unpartitioned table
 BATCH_ROWS = 100_000  # rows per Arrow batch: bounds memory whatever a day holds
 

@@ -41,6 +41,7 @@ from datetime import datetime
 import duckdb
 
 from collectors.rows import MemberState
+from storage import member_changes
 from storage.store import scalar, to_arrow
 
 SOURCE = "queue_log"
@@ -191,6 +192,7 @@ def write_members(
     except BaseException:
         con.execute("ROLLBACK")
         raise
+    member_changes.catch_up(con, rewritten=done.reordered)
     return done
 
 
@@ -209,6 +211,8 @@ def order_members(con: duckdb.DuckDBPyConnection, pbx: str, first: int) -> bool:
     except BaseException:
         con.execute("ROLLBACK")
         raise
+    if done:  # the rowids member_changes folded by are gone
+        member_changes.catch_up(con, rewritten=True)
     return done
 
 

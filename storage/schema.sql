@@ -455,3 +455,105 @@ SELECT s.*, c.first_at, c.last_at, s.row_id = c.first_row AS is_first, c.answere
 FROM s
 JOIN c ON c.pbx = s.pbx AND c.caller = s.caller
 LEFT JOIN w ON w.pbx = s.pbx AND w.caller = s.caller;
+
+-- Presence changes: the rows of member_states that agent_summary's fold needs, kept by the
+-- writer (storage/member_changes.py) so that a range reads the changes in it, not the
+-- changelog. A member is (pbx, queue, interface); seq is the row's rowid in member_states. A
+-- member's rows are read in seq order; a row is kept when its presence (present, paused,
+-- reason) differs from the member's previous row's, when it is dated after the member's next
+-- row (a snapshot re-stating an older state: its since may be the newest, which `began`
+-- takes), and when it is a pause of a device that is a member of several queues (its seq can
+-- decide that device's pause reason). Leaving the others out changes no span's state or
+-- end: a left-out row's span continues its predecessor's, in the same state. began: the
+-- newest since up to the row (a row dated before one written earlier takes effect when that
+-- one did); ended: where the member's next kept row begins (the newer of began and its
+-- since), 'infinity' while the row still holds.
+CREATE TABLE IF NOT EXISTS member_changes (
+    seq       BIGINT NOT NULL,
+    pbx       VARCHAR NOT NULL,
+    queue     VARCHAR NOT NULL,
+    interface VARCHAR NOT NULL,
+    present   BOOLEAN NOT NULL,
+    paused    BOOLEAN NOT NULL,
+    reason    VARCHAR NOT NULL,  -- '' for a pause without one (and when not paused)
+    began     TIMESTAMPTZ NOT NULL,
+    ended     TIMESTAMPTZ NOT NULL
+);
+-- Each member's newest rows, where the writer's next fold starts: its last row (last_seq,
+-- last_since), its last kept row (change_seq: the one of member_changes still holding, with
+-- its began and presence), its newest name (as agent_summary names a device) and its row
+-- count (checked against member_states at open).
+CREATE TABLE IF NOT EXISTS member_heads (
+    pbx         VARCHAR NOT NULL,
+    queue       VARCHAR NOT NULL,
+    interface   VARCHAR NOT NULL,
+    last_seq    BIGINT NOT NULL,
+    last_since  TIMESTAMPTZ NOT NULL,
+    change_seq  BIGINT NOT NULL,
+    began       TIMESTAMPTZ NOT NULL,
+    present     BOOLEAN NOT NULL,
+    paused      BOOLEAN NOT NULL,
+    reason      VARCHAR NOT NULL,
+    member_name VARCHAR,          -- the newest non-NULL name
+    name_seq    BIGINT,           -- its row's seq
+    rows        BIGINT NOT NULL
+);
+
+-- The one definition of member_changes' rows: those of the members with rows after seq
+-- `after_seq`, folded from member_heads (their rows up to after_seq, as kept) and the rows
+-- after it. Each member's held row (member_heads.change_seq) comes out again with its new
+-- end; with member_heads empty and after_seq -1, every row from scratch. A member's rows
+-- between its held row and its last one restate the held row's presence and are each dated
+-- no later than the next (else they were kept), so the held row (at its began) and the last
+-- row stand for them all.
+CREATE OR REPLACE MACRO member_changes_of(after_seq) AS TABLE
+WITH fresh AS (
+    SELECT rowid AS seq, pbx, queue, interface, since, present, paused,
+           coalesce(paused_reason, '') AS reason
+    FROM member_states
+    WHERE rowid > after_seq
+),
+touched AS (
+    SELECT DISTINCT pbx, queue, interface FROM fresh
+),
+shared AS (
+    -- Devices that are members of several queues (any queues: a superset of the chosen ones'
+    -- "several", whose extra rows only cut a span in two of the same state).
+    SELECT pbx, interface
+    FROM (SELECT pbx, queue, interface FROM member_heads
+          UNION
+          SELECT pbx, queue, interface FROM touched)
+    GROUP BY pbx, interface
+    HAVING count(*) > 1
+),
+folded AS (
+    SELECT h.change_seq AS seq, h.pbx, h.queue, h.interface, h.began AS since, h.present,
+           h.paused, h.reason
+    FROM member_heads AS h
+    JOIN touched AS t USING (pbx, queue, interface)
+    UNION ALL
+    SELECT h.last_seq, h.pbx, h.queue, h.interface, h.last_since, h.present, h.paused, h.reason
+    FROM member_heads AS h
+    JOIN touched AS t USING (pbx, queue, interface)
+    WHERE h.last_seq <> h.change_seq
+    UNION ALL
+    SELECT * FROM fresh
+),
+marked AS (
+    SELECT f.*,
+           (f.present, f.paused, f.reason) IS DISTINCT FROM lag((f.present, f.paused, f.reason)) OVER w
+               OR f.since > lead(f.since) OVER w
+               OR (f.present AND f.paused AND s.pbx IS NOT NULL) AS kept
+    FROM folded AS f
+    LEFT JOIN shared AS s USING (pbx, interface)
+    WINDOW w AS (PARTITION BY f.pbx, f.queue, f.interface ORDER BY f.seq)
+)
+SELECT seq, pbx, queue, interface, present, paused, reason,
+       max(since) OVER w AS began,
+       -- (greatest skips a NULL: the last row's lead is tested apart)
+       CASE WHEN lead(since) OVER w IS NULL THEN 'infinity'::TIMESTAMPTZ
+            ELSE greatest(max(since) OVER w, lead(since) OVER w) END AS ended
+FROM marked
+WHERE kept
+WINDOW w AS (PARTITION BY pbx, queue, interface ORDER BY seq
+             ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW);

@@ -30,10 +30,10 @@ from typing import Any, Generic, TypeVar, cast
 import duckdb
 import pyarrow as pa
 
-from collectors.rows import ROW_TYPES, QueueCall, QueueParams, Row
+from collectors.rows import ROW_TYPES, MemberState, QueueCall, QueueParams, Row
 from errors import StoreBusyError, StoreError
 from settings import AgentSettings, QueueSettings
-from storage import rollups
+from storage import member_changes, rollups
 from storage.gc_pause import gc_paused
 from storage.overflow import Overflow, StoreGap
 
@@ -348,6 +348,8 @@ class Store:
             with contextlib.suppress(duckdb.Error):  # a failed COMMIT has already ended it
                 con.execute("ROLLBACK")
             raise
+        if MemberState in groups:
+            self._fold_members(con)
         if gap is not None:
             self.overflow.recorded(gap)
             log.warning("the store writes again; %d rows were dropped meanwhile (%s to %s)",
@@ -359,6 +361,16 @@ class Store:
         self.rows_written += len(batch)
         self.batches_written += 1
 
+    @staticmethod
+    def _fold_members(con: duckdb.DuckDBPyConnection) -> None:
+        # agent_summary's presence changes, in a transaction after the batch's (see
+        # member_changes.catch_up). A failure must not fail the batch, which is written:
+        # the next batch with member rows folds these too.
+        try:
+            member_changes.catch_up(con)
+        except duckdb.Error as e:
+            log.warning("member_changes not brought up to date (the next batch will): %s", e)
+
 
 def apply_schema(con: duckdb.DuckDBPyConnection) -> None:
     """The current schema on `con`, with rollups equal to the stays: what a file needs before
@@ -369,6 +381,7 @@ def apply_schema(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(SCHEMA_SQL.read_text())
     # A count check would not see an emptied caller_stays: a reshaped rollup rebuilds them all.
     rollups.check(con, force=reshaped)
+    member_changes.check(con)
 
 
 def refresh_thresholds(con: duckdb.DuckDBPyConnection) -> None:
