@@ -16,15 +16,19 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import NamedTuple, cast
 
 import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from collectors.rows import MemberState, QueueCall, RingAttempt
 from storage import rollups
 from storage.presence import MembersWritten, next_rowid, order_members, write_members
 from storage.queue_log import MAX_LINE_CHARS, OVERSIZED_LINE, QueueLogFolder
+from storage.queue_log_fast import FastFolder, FastRows
 from storage.store import Store, WriterJob, scalar, to_arrow
 
 CHUNK_LINES = 200_000
@@ -79,13 +83,17 @@ def backfill_file(
     pbx: str,
     progress: Progress | None = None,
     members: Mapping[str, str] | None = None,
+    fast: bool = True,
 ) -> BackfillReport:
     """Fold `path` chunk by chunk and write the stays the store does not have yet, and the
     presence before the collector's first member row; `members` maps member names to their
-    interfaces where the collector never saw them (storage/presence.py)."""
+    interfaces where the collector never saw them (storage/presence.py). `fast` folds the
+    regular stays in DuckDB (storage/queue_log_fast.py, same rows); False folds every line
+    in Python, as the equality tests do to compare the two."""
     report = BackfillReport()
     started = time.monotonic()
     folder = QueueLogFolder(pbx)
+    fast_folder = FastFolder(folder) if fast else None
     total = path.stat().st_size
     first_member = store.in_writer(next_rowid) or 0
     done = 0
@@ -93,17 +101,27 @@ def backfill_file(
     # it writes); one chunk ahead at most, so that memory holds two chunks' rows, not a file's,
     # and a chunk that fails to write stops the load before the next one is queued.
     pending: WriterJob[_Written] | None = None
-    for chunk in _chunks(path):
-        calls, attempts = folder.feed(chunk)
-        rows = folder.take_members()
-        if pending is not None:
-            report.add_written(pending.wait(WRITE_TIMEOUT_S))
-        pending = store.submit(functools.partial(
-            _write_chunk, calls=calls, attempts=attempts, rows=rows, pbx=pbx, names=members
-        ))  # fmt: skip
-        done += sum(map(len, chunk)) + len(chunk)  # and their LFs
-        if progress is not None:
-            progress(min(done, total), total)
+    try:
+        for chunk in _chunks(path):
+            fast_rows = None
+            if fast_folder is not None:
+                fast_rows, rest = fast_folder.feed(chunk)
+                calls, attempts = folder.feed_rest(chunk, rest)
+            else:
+                calls, attempts = folder.feed(chunk)
+            rows = folder.take_members()
+            if pending is not None:
+                report.add_written(pending.wait(WRITE_TIMEOUT_S))
+            pending = store.submit(functools.partial(
+                _write_chunk, calls=calls, attempts=attempts, fast=fast_rows, rows=rows, pbx=pbx,
+                names=members,
+            ))  # fmt: skip
+            done += sum(map(len, chunk)) + len(chunk)  # and their LFs
+            if progress is not None:
+                progress(min(done, total), total)
+    finally:
+        if fast_folder is not None:
+            fast_folder.close()
     if pending is not None:
         report.add_written(pending.wait(WRITE_TIMEOUT_S))
     # Close what is still present at the collector's horizon, then put history loaded after
@@ -134,13 +152,15 @@ def _write_chunk(
     con: duckdb.DuckDBPyConnection,
     calls: list[QueueCall],
     attempts: list[RingAttempt],
+    fast: FastRows | None,
     rows: list[MemberState],
     pbx: str,
     names: Mapping[str, str] | None,
 ) -> _Written:
-    added, replaced = write_new(con, calls, attempts) if calls else (0, 0)
+    stays = len(calls) + (fast.calls.num_rows if fast is not None else 0)
+    added, replaced = write_new(con, calls, attempts, fast) if stays else (0, 0)
     members = write_members(con, rows, pbx, names=names, order=False) if rows else None
-    return _Written(len(calls), added, replaced, members)
+    return _Written(stays, added, replaced, members)
 
 
 def _chunks(
@@ -175,18 +195,35 @@ def _chunks(
 
 
 def write_new(
-    con: duckdb.DuckDBPyConnection, calls: list[QueueCall], attempts: list[RingAttempt]
+    con: duckdb.DuckDBPyConnection,
+    calls: list[QueueCall],
+    attempts: list[RingAttempt],
+    fast: FastRows | None = None,
 ) -> tuple[int, int]:
     """In one transaction: replace `unknown` gap stays, add stays the store lacks, with their
     ring attempts, and note every stay in `queue_log_stays` (what queue_log holds, for the
-    `completeness` query). Returns (stays added, of which replacing an unknown one)."""
+    `completeness` query). `fast` holds more stays (storage/queue_log_fast.py), none the
+    same as one of `calls`. Returns (stays added, of which replacing an unknown one)."""
     con.execute("BEGIN TRANSACTION")
     try:
         # One row per stay even if the input repeats it (the same ENTERQUEUE twice in one
         # second): the last one folded wins.
         unique = {(c.pbx, c.queue, c.call_id, c.entered_at): c for c in calls}
-        con.register("new_calls", to_arrow(QueueCall, list(unique.values())))
-        con.register("new_attempts", to_arrow(RingAttempt, attempts))
+        stays: list[QueueCall] = list(unique.values())
+        con.register("py_calls", to_arrow(QueueCall, stays))
+        con.register("py_attempts", to_arrow(RingAttempt, attempts))
+        if fast is None:
+            con.execute("CREATE OR REPLACE TEMP VIEW new_calls AS FROM py_calls")
+            con.execute("CREATE OR REPLACE TEMP VIEW new_attempts AS FROM py_attempts")
+        else:
+            con.register("fast_calls", fast.calls)
+            con.register("fast_attempts", fast.attempts)
+            # BY NAME: a column the Python rows leave all None has Arrow's null type there.
+            con.execute("CREATE OR REPLACE TEMP VIEW new_calls AS "
+                        "FROM py_calls UNION ALL BY NAME FROM fast_calls")  # fmt: skip
+            con.execute("CREATE OR REPLACE TEMP VIEW new_attempts AS "
+                        "FROM py_attempts UNION ALL BY NAME FROM fast_attempts")  # fmt: skip
+            stays += _stay_keys(fast.calls)
         con.execute(_NOTED)
         replaced = _count(con, _REPLACED)
         if replaced:
@@ -202,15 +239,41 @@ def write_new(
                     "SEMI JOIN fresh USING (pbx, queue, call_id)")  # fmt: skip
         con.execute("DROP TABLE fresh; DROP TABLE replaced")
         if added or replaced:  # the buckets of the new stays and of the gap stays they replace
-            rollups.refresh(con, unique.values(), timedelta(seconds=SAME_STAY_WINDOW_S))
+            rollups.refresh(con, stays, timedelta(seconds=SAME_STAY_WINDOW_S))
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
         raise
     finally:
-        con.unregister("new_calls")
-        con.unregister("new_attempts")
+        con.execute("DROP VIEW IF EXISTS new_calls; DROP VIEW IF EXISTS new_attempts")
+        for name in ("py_calls", "py_attempts", "fast_calls", "fast_attempts"):
+            con.unregister(name)
     return added, replaced
+
+
+class _StayKey(NamedTuple):
+    """The fields of a stay rollups.refresh reads (which buckets and callers to redo)."""
+
+    pbx: str
+    linkedid: str | None
+    call_id: str
+    entered_at: datetime
+
+
+def _stay_keys(calls: pa.Table) -> list[QueueCall]:
+    """What rollups.refresh reads of the fast path's stays: the caller of each (its linkedid
+    is its call_id) and the first and last entry time. Every key carries the first time but
+    the last key the last one: refresh only takes their min and max, and a datetime per row
+    would cost more than the fast path saves."""
+    if not calls.num_rows:
+        return []
+    times = pc.min_max(calls.column("entered_at"))
+    first, last = times["min"].as_py(), times["max"].as_py()
+    pbx = calls.column("pbx")[0].as_py()
+    keys = [_StayKey(pbx, c, c, first) for c in calls.column("call_id").to_pylist()]
+    keys[-1] = keys[-1]._replace(entered_at=last)
+    # refresh takes QueueCall rows; these have the four fields it reads.
+    return cast("list[QueueCall]", keys)
 
 
 def _count(con: duckdb.DuckDBPyConnection, sql: str) -> int:
