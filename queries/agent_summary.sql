@@ -75,10 +75,20 @@ clipped AS (
 live AS (
     SELECT * FROM clipped WHERE hi > lo
 ),
+memberships AS (
+    -- Most devices are a member of one chosen queue: their spans are their pieces as they
+    -- are. Only the others are cut and matched below.
+    SELECT pbx, interface, count(DISTINCT queue) > 1 AS shared
+    FROM live
+    GROUP BY pbx, interface
+),
+multi AS (
+    SELECT l.* FROM live AS l JOIN memberships AS m USING (pbx, interface) WHERE m.shared
+),
 cuts AS (
-    SELECT pbx, interface, lo AS cut FROM live
+    SELECT pbx, interface, lo AS cut FROM multi
     UNION
-    SELECT pbx, interface, hi AS cut FROM live
+    SELECT pbx, interface, hi AS cut FROM multi
 ),
 pieces AS (
     -- The device's timeline cut wherever any of its memberships changes state.
@@ -86,17 +96,15 @@ pieces AS (
            lead(cut) OVER (PARTITION BY pbx, interface ORDER BY cut) AS hi
     FROM cuts
 ),
-memberships AS (
-    SELECT DISTINCT pbx, interface, queue FROM live
-),
 covered AS (
     -- Each piece against each of the device's memberships: the membership's latest interval
     -- begun by then (an ASOF join, linear where a range join would be quadratic) holds the
     -- piece when it lasts to the piece's end.
     SELECT g.pbx, g.interface, g.lo, g.hi, s.seq, s.present, s.paused, s.reason
     FROM pieces AS g
-    JOIN memberships AS m ON m.pbx = g.pbx AND m.interface = g.interface
-    ASOF JOIN live AS s
+    JOIN (SELECT DISTINCT pbx, interface, queue FROM multi) AS m
+      ON m.pbx = g.pbx AND m.interface = g.interface
+    ASOF JOIN multi AS s
       ON s.pbx = m.pbx AND s.interface = m.interface AND s.queue = m.queue AND g.lo >= s.lo
     WHERE g.hi IS NOT NULL AND s.hi >= g.hi
 ),
@@ -110,6 +118,14 @@ device_time AS (
            arg_max(reason, seq) FILTER (WHERE present AND paused) AS reason
     FROM covered
     GROUP BY pbx, interface, lo, hi
+    UNION ALL
+    -- The same for a device of one membership: its spans, which never overlap.
+    SELECT l.pbx, l.interface, l.lo, l.hi, (epoch_us(l.hi) - epoch_us(l.lo)) / 1e6,
+           l.present, l.present AND l.paused,
+           CASE WHEN l.present AND l.paused THEN l.reason END
+    FROM live AS l
+    JOIN memberships AS m USING (pbx, interface)
+    WHERE NOT m.shared
 ),
 names AS (
     -- A device is named by its chosen memberships' newest name (member_heads, kept with
