@@ -7,6 +7,10 @@ in its last day, as the writer does (one transaction: the INSERT, then `rollups.
 the buckets and callers of the batch), and prints the median milliseconds of a batch with and
 without the refresh, side by side, for a few batch sizes. The last day's density is what the
 refresh reads: a day of stay_waits and the callers' two days around the batch.
+Then the same for member rows (agent_summary's member_changes, storage/member_changes.py):
+batches of the last day's member_states rows appended anew (later), each committed as the
+writer commits it, then folded by `member_changes.catch_up` in its own transaction, as the
+writer does; median milliseconds of each.
 Results: README.md, "Rollups".
 """
 
@@ -27,8 +31,8 @@ from dataclasses import replace
 import duckdb
 
 from bench.queries import machine
-from collectors.rows import QueueCall
-from storage import rollups
+from collectors.rows import MemberState, QueueCall
+from storage import member_changes, rollups
 from storage.store import apply_schema, to_arrow
 
 INSERT = "INSERT INTO queue_calls SELECT * FROM batch"
@@ -59,6 +63,32 @@ def batch_ms(con: duckdb.DuckDBPyConnection, stays: list[QueueCall], refresh: bo
     return (time.perf_counter() - began) * 1000
 
 
+def last_day_members(con: duckdb.DuckDBPyConnection, n: int) -> list[MemberState]:
+    """`n` member rows of the history's last day, as new ones (dated a day later)."""
+    rows = con.execute(
+        "SELECT * REPLACE (since + INTERVAL 1 DAY AS since) FROM member_states "
+        "WHERE since >= (SELECT max(since) - INTERVAL 1 DAY FROM member_states) "
+        "ORDER BY rowid LIMIT ?",
+        [n],
+    ).fetchall()
+    names = [d[0] for d in con.description or []]
+    return [MemberState(**dict(zip(names, r, strict=True))) for r in rows]
+
+
+def member_batch_ms(con: duckdb.DuckDBPyConnection, rows: list[MemberState]) -> tuple[float, float]:
+    """(insert and commit, fold) ms of one batch; the batch stays written (rowids are only
+    final once committed, so it cannot be rolled back like the stays)."""
+    began = time.perf_counter()
+    con.execute("BEGIN TRANSACTION")
+    con.register("batch", to_arrow(MemberState, rows))
+    con.execute("INSERT INTO member_states SELECT * FROM batch")
+    con.unregister("batch")
+    con.execute("COMMIT")
+    written = time.perf_counter()
+    member_changes.catch_up(con)
+    return (written - began) * 1000, (time.perf_counter() - written) * 1000
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--db", type=Path, required=True, help="a bench/queries.py history")
@@ -83,6 +113,14 @@ def main() -> int:
             bare = statistics.median(batch_ms(con, stays, False) for _ in range(args.runs))
             kept = statistics.median(batch_ms(con, stays, True) for _ in range(args.runs))
             print(f"| {size} | {bare:.1f} | {kept:.1f} | {kept / bare:.1f} |")
+        print("\n| member rows per batch | insert + commit ms | member_changes fold ms |")
+        print("|--:|--:|--:|")
+        for size in (10, 100, 1000):
+            members = last_day_members(con, size)
+            runs = [member_batch_ms(con, members) for _ in range(args.runs)]
+            written = statistics.median(r[0] for r in runs)
+            folded = statistics.median(r[1] for r in runs)
+            print(f"| {size} | {written:.1f} | {folded:.1f} |")
         con.close()
     return 0
 
