@@ -137,7 +137,9 @@ GROUP BY pbx, queue, interface"""
 _DELETE_HELD = """
 DELETE FROM member_changes AS c USING member_heads AS h, touched_heads AS t
 WHERE h.pbx = t.pbx AND h.queue = t.queue AND h.interface = t.interface
-  AND c.seq = h.change_seq"""
+  AND c.seq = h.change_seq
+  -- Held rows only: stored in order of their end, so zone maps skip all but the last rows.
+  AND c.ended = 'infinity'::TIMESTAMPTZ"""
 _HEADS = """
 CREATE OR REPLACE TEMP TABLE new_heads AS
 SELECT t.pbx, t.queue, t.interface, t.last_seq, t.last_since,
