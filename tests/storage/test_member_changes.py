@@ -120,6 +120,25 @@ def test_writer_batches_keep_the_changes_equal_to_the_changelog(store: Store) ->
     assert 0 < kept < len(rows) / 2  # most rows restate presence
 
 
+def test_rows_a_failed_fold_left_behind_are_folded_by_the_next_batch(store: Store) -> None:
+    # The writer folds after its batch's commit; should that fold fail, the rows stay
+    # written and unfolded (as here, appended without one), and the next fold takes them too.
+    rows = _members(600)
+    for row in rows[:300]:
+        store.put(row)
+    store.flush()
+    store.in_writer(
+        lambda con: con.execute(
+            "INSERT INTO member_states SELECT * FROM member_states WHERE rowid < 100"
+        )
+    )
+    assert member_changes.stale(store.cursor())
+    for row in rows[300:]:
+        store.put(row)
+    store.flush()
+    _tables(store)
+
+
 def test_a_queue_log_import_and_its_rewrite_keep_them_equal(store: Store, tmp_path: Path) -> None:
     # The collector from 08:00; queue_log presence from before lands after its rows, then the
     # changelog is rewritten into time order (storage/presence.py, order_members).
