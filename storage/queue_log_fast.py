@@ -41,36 +41,38 @@ _CALL_VERBS = (
     "COMPLETECALLER", "RINGNOANSWER", "RINGCANCELED",
 )  # fmt: skip
 
-# Per line: split as the Python fold does (trailing CR/LF stripped, then '|'), and whether the
-# line has exactly the field layout Asterisk 16 writes with every number a plain whole number
-# that float()/int() in the Python fold read the same way (at most 9 digits, so no rounding; an
-# epoch of at most 10 digits). Anything else is not `ok` and its whole stay goes to Python.
+# The shape of a line this path folds, as a whole-line regular expression: exactly the field
+# layout Asterisk 16 writes, every number a plain whole number that float()/int() in the Python
+# fold read the same way (at most 9 digits, so no rounding; an epoch of at most 10 digits).
+# Exit lines: the position field (only informative) is empty, at most 9 digits or not a number,
+# never 10+ digits (the Python fold would make that an int too large for INTEGER).
+_ANY = r"[^|]*"
+_NUM = r"[0-9]{1,9}"
+SHAPE = (
+    rf"[0-9]{{1,10}}\|{_ANY}\|{_ANY}\|{_ANY}\|("
+    rf"ENTERQUEUE\|{_ANY}\|{_ANY}\|[0-9]{{0,9}}"
+    rf"|(RINGNOANSWER|RINGCANCELED)\|{_NUM}"
+    rf"|CONNECT\|{_NUM}\|{_ANY}\|{_NUM}"
+    rf"|(COMPLETEAGENT|COMPLETECALLER)\|{_NUM}\|{_NUM}\|{_ANY}"
+    rf"|(ABANDON|EXITWITHTIMEOUT|EXITEMPTY)\|([0-9]{{0,9}}|{_ANY}[^0-9|]{_ANY})\|{_ANY}\|{_NUM}"
+    r")"
+)
+
+# Per line with a stay's verb: its fields split as the Python fold splits them (a trailing CR
+# stripped first; lines never hold an LF), and whether it has the SHAPE above (an ENTERQUEUE
+# needs a callid too). Only the fields the rows need are kept.
 _LINES = """
 CREATE OR REPLACE TEMP TABLE ql AS
 WITH split AS (
-    SELECT n, string_split(rtrim(line, chr(13) || chr(10)), '|') AS p FROM chunk
+    SELECT n, line, string_split(line, '|') AS p
+    FROM (SELECT n, CASE WHEN ends_with(line, chr(13)) THEN rtrim(line, chr(13)) ELSE line END
+                    AS line
+          FROM chunk)
 )
-SELECT n, p, p[1] AS epoch, p[2] AS callid, p[3] AS queue, p[5] AS verb,
-       regexp_full_match(p[1], '[0-9]{1,10}') AND CASE p[5]
-           WHEN 'ENTERQUEUE' THEN len(p) = 8 AND p[2] <> ''
-                                  AND regexp_full_match(p[8], '[0-9]{0,9}')
-           WHEN 'RINGNOANSWER' THEN len(p) = 6 AND regexp_full_match(p[6], '[0-9]{1,9}')
-           WHEN 'RINGCANCELED' THEN len(p) = 6 AND regexp_full_match(p[6], '[0-9]{1,9}')
-           WHEN 'CONNECT' THEN len(p) = 8 AND regexp_full_match(p[6], '[0-9]{1,9}')
-                               AND regexp_full_match(p[8], '[0-9]{1,9}')
-           WHEN 'COMPLETEAGENT' THEN len(p) = 8 AND regexp_full_match(p[6], '[0-9]{1,9}')
-                                     AND regexp_full_match(p[7], '[0-9]{1,9}')
-           WHEN 'COMPLETECALLER' THEN len(p) = 8 AND regexp_full_match(p[6], '[0-9]{1,9}')
-                                      AND regexp_full_match(p[7], '[0-9]{1,9}')
-           -- position|origposition|waittime; a position of 10+ digits would not fit INTEGER
-           WHEN 'ABANDON' THEN len(p) = 8 AND regexp_full_match(p[8], '[0-9]{1,9}')
-                               AND NOT regexp_full_match(p[6], '[0-9]{10,}')
-           WHEN 'EXITWITHTIMEOUT' THEN len(p) = 8 AND regexp_full_match(p[8], '[0-9]{1,9}')
-                                       AND NOT regexp_full_match(p[6], '[0-9]{10,}')
-           WHEN 'EXITEMPTY' THEN len(p) = 8 AND regexp_full_match(p[8], '[0-9]{1,9}')
-                                 AND NOT regexp_full_match(p[6], '[0-9]{10,}')
-           ELSE false
-       END AS ok
+SELECT n, p[2] AS callid, p[3] AS queue, p[4] AS agent, p[5] AS verb,
+       p[6] AS d1, p[7] AS d2, p[8] AS d3,
+       regexp_full_match(line, $shape) AND (p[5] <> 'ENTERQUEUE' OR p[2] <> '') AS ok,
+       TRY_CAST(p[1] AS BIGINT) AS epoch
 FROM split
 WHERE len(p) >= 5 AND list_contains($call_verbs, p[5])"""
 
@@ -81,10 +83,14 @@ WHERE len(p) >= 5 AND list_contains($call_verbs, p[5])"""
 _REGULAR = """
 CREATE OR REPLACE TEMP TABLE regular AS
 SELECT callid, queue,
-       any_value(p) FILTER (verb = 'ENTERQUEUE') AS e,
-       any_value(p) FILTER (verb = 'CONNECT') AS c,
-       any_value(p) FILTER (verb NOT IN ('ENTERQUEUE', 'CONNECT', 'RINGNOANSWER',
-                                         'RINGCANCELED')) AS x,
+       any_value(epoch) FILTER (verb = 'ENTERQUEUE') AS e_epoch,
+       any_value(d2) FILTER (verb = 'ENTERQUEUE') AS e_caller,
+       any_value(d3) FILTER (verb = 'ENTERQUEUE') AS e_position,
+       any_value(epoch) FILTER (verb = 'CONNECT') AS c_epoch,
+       any_value(agent) FILTER (verb = 'CONNECT') AS c_agent,
+       any_value(d1) FILTER (verb = 'CONNECT') AS c_hold,
+       arg_max(epoch, n) AS x_epoch, arg_max(verb, n) AS x_verb, arg_max(d1, n) AS x_d1,
+       arg_max(d2, n) AS x_d2, arg_max(d3, n) AS x_d3,
        min(n) AS n_enter, max(n) AS n_end,
        (count(*) - 2)::INTEGER AS rings
 FROM ql ANTI JOIN open_keys USING (callid, queue)
@@ -104,29 +110,29 @@ HAVING bool_and(ok)
 # build them.
 _CALLS = """
 SELECT $pbx AS pbx, queue, callid AS call_id, callid AS linkedid,
-       nullif(e[7], '') AS caller_num, NULL::VARCHAR AS caller_name,
-       to_timestamp(e[1]::BIGINT) AS entered_at, nullif(e[8], '')::INTEGER AS position,
-       CASE x[5] WHEN 'ABANDON' THEN 'abandoned' WHEN 'EXITWITHTIMEOUT' THEN 'timeout'
-                 WHEN 'EXITEMPTY' THEN 'exitempty' ELSE 'answered' END AS outcome,
-       CASE WHEN c IS NULL THEN x[8]::DOUBLE ELSE c[6]::DOUBLE END AS wait_s,
-       to_timestamp(c[1]::BIGINT) AS answered_at, nullif(c[4], '') AS agent,
+       nullif(e_caller, '') AS caller_num, NULL::VARCHAR AS caller_name,
+       to_timestamp(e_epoch) AS entered_at, nullif(e_position, '')::INTEGER AS position,
+       CASE x_verb WHEN 'ABANDON' THEN 'abandoned' WHEN 'EXITWITHTIMEOUT' THEN 'timeout'
+                   WHEN 'EXITEMPTY' THEN 'exitempty' ELSE 'answered' END AS outcome,
+       CASE WHEN c_epoch IS NULL THEN x_d3::DOUBLE ELSE c_hold::DOUBLE END AS wait_s,
+       to_timestamp(c_epoch) AS answered_at, nullif(c_agent, '') AS agent,
        NULL::VARCHAR AS interface,
-       CASE WHEN c IS NOT NULL THEN x[7]::DOUBLE END AS talk_s,
-       CASE x[5] WHEN 'COMPLETEAGENT' THEN 'agent' WHEN 'COMPLETECALLER' THEN 'caller'
+       CASE WHEN c_epoch IS NOT NULL THEN x_d2::DOUBLE END AS talk_s,
+       CASE x_verb WHEN 'COMPLETEAGENT' THEN 'agent' WHEN 'COMPLETECALLER' THEN 'caller'
        END AS ended_by,
-       to_timestamp(x[1]::BIGINT) AS ended_at, rings AS ring_attempts, $source AS source,
+       to_timestamp(x_epoch) AS ended_at, rings AS ring_attempts, $source AS source,
        false AS gap,
-       CASE WHEN c IS NULL AND regexp_full_match(x[6], '[0-9]+') THEN x[6]::INTEGER
+       CASE WHEN c_epoch IS NULL AND regexp_full_match(x_d1, '[0-9]+') THEN x_d1::INTEGER
        END AS left_position
 FROM regular ORDER BY n_end"""
 
 # ring_attempts rows: a CONNECT's ring time is whole seconds, a ring verb's milliseconds.
 _ATTEMPTS = """
-SELECT $pbx AS pbx, queue, callid AS call_id, nullif(p[4], '') AS agent, '' AS interface,
-       CASE verb WHEN 'CONNECT' THEN to_timestamp(epoch::BIGINT) - to_seconds(p[8]::BIGINT)
-            ELSE to_timestamp(epoch::BIGINT) - to_microseconds(p[6]::BIGINT * 1000)
+SELECT $pbx AS pbx, queue, callid AS call_id, nullif(agent, '') AS agent, '' AS interface,
+       CASE verb WHEN 'CONNECT' THEN to_timestamp(epoch) - to_seconds(d3::BIGINT)
+            ELSE to_timestamp(epoch) - to_microseconds(d1::BIGINT * 1000)
        END AS started_at,
-       CASE verb WHEN 'CONNECT' THEN p[8]::DOUBLE ELSE p[6]::DOUBLE / 1000 END AS ring_s,
+       CASE verb WHEN 'CONNECT' THEN d3::DOUBLE ELSE d1::DOUBLE / 1000 END AS ring_s,
        CASE verb WHEN 'CONNECT' THEN 'answered' WHEN 'RINGNOANSWER' THEN 'noanswer'
             ELSE 'canceled' END AS result,
        $source AS source
@@ -180,7 +186,7 @@ class FastFolder:
         con.register("chunk", chunk)
         con.register("open_keys", keys)
         try:
-            con.execute(_LINES, {"call_verbs": list(_CALL_VERBS)})
+            con.execute(_LINES, {"call_verbs": list(_CALL_VERBS), "shape": SHAPE})
             con.execute(_REGULAR)
             params = {"pbx": self.folder.pbx, "source": SOURCE}
             rows = FastRows(
