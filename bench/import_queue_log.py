@@ -12,7 +12,9 @@ are about 8 % of the file. Then loads it into a fresh DuckDB file with `backfill
 mapped as `--member` does) and prints lines/s, the median of `--runs` runs. With `--ami-rows
 N` the store first holds N collector member rows dated after the file (history imported after
 the collector ran): the import then rewrites the changelog once (storage/presence.py), and the
-run says how long the whole import took with it. Results: README.md.
+run says how long the whole import took with it. With `--both` each run also times the import
+with every line folded in Python (`fast=False`, the path before storage/queue_log_fast.py),
+alternating, so that both see the same machine load. Results: README.md.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # runnable as benc
 
 import argparse
 import inspect
+import os
 import random
 import statistics
 import tempfile
@@ -93,27 +96,36 @@ def main() -> None:
     p.add_argument("--lines", type=int, default=1_000_000)
     p.add_argument("--runs", type=int, default=3)
     p.add_argument("--ami-rows", type=int, default=0)
+    p.add_argument("--both", action="store_true", help="also time the pure Python fold")
     a = p.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         log = Path(tmp) / "queue_log"
         write_log(log, a.lines)
         members = {f"Agent{n:03d}": f"PJSIP/{1000 + n}" for n in range(AGENTS)}
         # The same script times the code before presence existed (no `members` argument).
-        kwargs = (
+        kwargs: dict[str, object] = (
             {"members": members} if "members" in inspect.signature(backfill_file).parameters else {}
         )
-        rates = []
+        rates: dict[str, list[float]] = {}
+        paths = ("fast", "python") if a.both else ("fast",)
         for run in range(a.runs):
-            with Store(Path(tmp) / f"run{run}.duckdb") as store:
-                if a.ami_rows:
-                    store.in_writer(lambda con: con.execute(_AMI_ROWS, {"n": a.ami_rows}))
-                report = backfill_file(store, log, "bench", **kwargs)  # type: ignore[arg-type]
-                rows = store.cursor().execute("SELECT count(*) FROM member_states").fetchall()
-            rates.append(report.lines_per_s)
-            print(f"run {run}: {report.lines:,} lines in {report.seconds:.2f} s = "
-                  f"{report.lines_per_s:,.0f} lines/s; {report.calls_added:,} calls, "
-                  f"{rows[0][0]:,} member_states rows", flush=True)  # fmt: skip
-        print(f"median: {statistics.median(rates):,.0f} lines/s")
+            for path in paths:
+                if path == "python":
+                    kwargs["fast"] = False
+                else:
+                    kwargs.pop("fast", None)
+                with Store(Path(tmp) / f"run{run}{path}.duckdb") as store:
+                    if a.ami_rows:
+                        store.in_writer(lambda con: con.execute(_AMI_ROWS, {"n": a.ami_rows}))
+                    report = backfill_file(store, log, "bench", **kwargs)  # type: ignore[arg-type]
+                    rows = store.cursor().execute("SELECT count(*) FROM member_states").fetchall()
+                rates.setdefault(path, []).append(report.lines_per_s)
+                print(f"run {run} {path}: {report.lines:,} lines in {report.seconds:.2f} s = "
+                      f"{report.lines_per_s:,.0f} lines/s; {report.calls_added:,} calls, "
+                      f"{rows[0][0]:,} member_states rows; load {os.getloadavg()[0]:.1f}",
+                      flush=True)  # fmt: skip
+        for path, r in rates.items():
+            print(f"median {path}: {statistics.median(r):,.0f} lines/s")
 
 
 # Collector rows after the file (it covers at most a few years from START): 100 agents in 2

@@ -193,7 +193,9 @@ class FastFolder:
                 con.sql(_CALLS, params=params).to_arrow_table(),
                 con.sql(_ATTEMPTS, params=params).to_arrow_table(),
             )
-            rest: list[tuple[int, int, str, str]] = con.execute(_REST).fetchall()
+            # Columns to Python lists, zipped: a third faster than fetchall's rows.
+            columns = (c.to_pylist() for c in con.sql(_REST).to_arrow_table().columns)
+            rest: list[tuple[int, int, str, str]] = list(zip(*columns, strict=True))
         finally:
             con.unregister("chunk")
             con.unregister("open_keys")
