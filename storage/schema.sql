@@ -418,14 +418,13 @@ WHERE caller_stays > 1;
 
 -- The one definition of a caller's figures: over the rows of caller_stays that entered in
 -- [lo, hi) in `queues` (NULL: all), for the callers with more than one of them, each row
--- with its caller's figures (columns as in caller_stays; row_id: the row's rowid). The writer
+-- with its caller's figures (the columns of caller_stays). The writer
 -- stores them computed over a caller's every stay; `totals` computes them here for the
 -- callers its range cuts: with `edges`, only the callers whose stored first_at or last_at
 -- falls outside [lo, hi) (their stays in the range are a part of their stays).
 CREATE OR REPLACE MACRO caller_figures(lo, hi, queues, edges) AS TABLE
 WITH s AS (
-    SELECT rowid AS row_id, pbx, caller, queue, call_id, entered_at, ended_at, outcome, wait_s,
-           talk_s
+    SELECT pbx, caller, queue, call_id, entered_at, ended_at, outcome, wait_s, talk_s
     FROM caller_stays
     WHERE entered_at >= lo AND entered_at < hi
       AND (queues IS NULL OR list_contains(queues, queue))
@@ -436,7 +435,7 @@ c AS (
     SELECT pbx, caller,
            min(entered_at) AS first_at,
            max(entered_at) AS last_at,
-           arg_min(row_id, (entered_at, ended_at)) AS first_row,
+           arg_min((queue, call_id, entered_at), (entered_at, ended_at)) AS first_stay,
            min(entered_at) FILTER (WHERE outcome = 'answered') AS answered_at,
            arg_max(outcome, (entered_at, ended_at)) AS last_outcome
     FROM s
@@ -450,7 +449,8 @@ w AS (
     WHERE c.answered_at IS NULL OR s.entered_at <= c.answered_at
     GROUP BY s.pbx, s.caller
 )
-SELECT s.*, c.first_at, c.last_at, s.row_id = c.first_row AS is_first, c.answered_at,
+SELECT s.*, c.first_at, c.last_at,
+       (s.queue, s.call_id, s.entered_at) = c.first_stay AS is_first, c.answered_at,
        c.last_outcome, w.caller_wait_s
 FROM s
 JOIN c ON c.pbx = s.pbx AND c.caller = s.caller
