@@ -193,6 +193,10 @@ class QueueLogFolder:
         """The member_states rows of the member lines fed since the last take."""
         return self._folder.members.take()
 
+    def ended_keys(self) -> list[tuple[str, str]]:
+        """(callid, queue) of the recently ended stays the fold remembers (late lines)."""
+        return list(self._folder.ended)
+
     def open_keys(self) -> set[tuple[str, str]]:
         """(callid, queue) of the stays open at the end of the input fed so far."""
         return set(self._folder.open)

@@ -21,6 +21,7 @@ writer only receives the finished rows.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import duckdb
@@ -141,11 +142,13 @@ WHERE verb IN ('CONNECT', 'RINGNOANSWER', 'RINGCANCELED')
 ORDER BY n"""
 
 # What the Python fold still does, in file order: every line outside a regular stay, and the
-# two markers of each regular stay.
+# markers of each regular stay: its end; its ENTERQUEUE only if the fold's memory of ended
+# stays holds the key at the chunk's start (then the ENTERQUEUE forgets it; no other key can
+# get there before the stay's own end, all its lines being here).
 _REST = """
 SELECT n, 0 AS kind, NULL AS callid, NULL AS queue FROM chunk
 WHERE n NOT IN (SELECT n FROM ql SEMI JOIN regular USING (callid, queue))
-UNION ALL SELECT n_enter, 1, callid, queue FROM regular
+UNION ALL SELECT n_enter, 1, callid, queue FROM regular SEMI JOIN ended_keys USING (callid, queue)
 UNION ALL SELECT n_end, 2, callid, queue FROM regular
 ORDER BY n"""
 
@@ -178,13 +181,9 @@ class FastFolder:
         `QueueLogFolder.feed_rest` (line number from 1, kind, callid, queue)."""
         con = self._con
         chunk = pa.table({"n": pa.array(range(1, len(lines) + 1), pa.int64()), "line": lines})
-        open_keys = list(self.folder.open_keys())
-        keys = pa.table({
-            "callid": pa.array([k[0] for k in open_keys], pa.string()),
-            "queue": pa.array([k[1] for k in open_keys], pa.string()),
-        })  # fmt: skip
         con.register("chunk", chunk)
-        con.register("open_keys", keys)
+        con.register("open_keys", _keys(self.folder.open_keys()))
+        con.register("ended_keys", _keys(self.folder.ended_keys()))
         try:
             con.execute(_LINES, {"call_verbs": list(_CALL_VERBS), "shape": SHAPE})
             con.execute(_REGULAR)
@@ -199,4 +198,13 @@ class FastFolder:
         finally:
             con.unregister("chunk")
             con.unregister("open_keys")
+            con.unregister("ended_keys")
         return rows, rest
+
+
+def _keys(keys: Iterable[tuple[str, str]]) -> pa.Table:
+    pairs = list(keys)
+    return pa.table({
+        "callid": pa.array([k[0] for k in pairs], pa.string()),
+        "queue": pa.array([k[1] for k in pairs], pa.string()),
+    })  # fmt: skip

@@ -8,6 +8,7 @@ lines with their numbers and reasons, open and orphan stays).
 
 from __future__ import annotations
 
+import functools
 import random
 from pathlib import Path
 from typing import Any
@@ -67,8 +68,15 @@ def test_real_captures(tmp_path: Path, captures: Path, capture: str) -> None:
 def test_real_capture_cut_into_small_chunks(
     tmp_path: Path, captures: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(backfill, "CHUNK_LINES", 5)  # stays span chunk borders
+    _small_chunks(monkeypatch, 5)  # stays span chunk borders
     assert_same(tmp_path, captures / "b_mixed" / "queue_log")
+
+
+def _small_chunks(monkeypatch: pytest.MonkeyPatch, lines: int) -> None:
+    # A chunk ends at the first block read that reaches CHUNK_LINES: small blocks, so that a
+    # small file is cut near every `lines` lines.
+    monkeypatch.setattr(backfill, "CHUNK_LINES", lines)
+    monkeypatch.setattr(backfill, "_chunks", functools.partial(backfill._chunks, block_chars=64))
 
 
 def test_bench_file(tmp_path: Path) -> None:
@@ -98,7 +106,7 @@ def _irregular_log(path: Path, seed: int) -> None:
         cid, q, a = f"{t}.{i}", rng.choice(("support", "sales")), rng.choice(agents)
         for line in [text for due, text in late if due == i]:  # a few stays or many later
             out.append(line.replace("EPOCH", str(t)))
-        kind = rng.randrange(24)
+        kind = rng.randrange(26)
         enter = f"{t}|{cid}|{q}|NONE|ENTERQUEUE||555{i:04d}|{rng.randrange(1, 4)}"
         out.append(enter)
         for _ in range(rng.randrange(3)):
@@ -111,6 +119,10 @@ def _irregular_log(path: Path, seed: int) -> None:
             out.append(f"{t + w}|{cid}|{q}|NONE|ABANDON|1|1|{w}")
             late.append((i + rng.choice((3, 30)), f"EPOCH|{cid}|{q}|NONE|ABANDON|1|1|{w}"))
             continue
+        if kind == 12:  # enters again after its end (a regular stay each time), then a late line
+            again = f"EPOCH|{cid}|{q}|NONE|ENTERQUEUE||1|1\nEPOCH|{cid}|{q}|NONE|ABANDON|1|1|5"
+            late.append((i + 4, again))
+            late.append((i + 17, f"EPOCH|{cid}|{q}|NONE|ABANDON|1|1|5"))
         if kind == 2:
             out.append(f"{t + w}|{cid}|{q}|{a}|AGENTDUMP|")
         if kind == 3:  # a transfer ends it
@@ -167,7 +179,7 @@ def _irregular_log(path: Path, seed: int) -> None:
 def test_irregular_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, seed: int, chunk: int
 ) -> None:
-    monkeypatch.setattr(backfill, "CHUNK_LINES", chunk)
+    _small_chunks(monkeypatch, chunk)
     monkeypatch.setattr(queue_log, "_ENDED_KEPT", 16)  # late lines both late and orphan
     log = tmp_path / "queue_log"
     _irregular_log(log, seed)
