@@ -24,7 +24,6 @@ Data times are whole seconds (differences of time(NULL)), except the ring verbs'
 
 from __future__ import annotations
 
-import math
 import re
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable
@@ -264,9 +263,13 @@ def _number(parts: list[str], index: int, what: str) -> float | None:
         if index >= len(parts) or not parts[index]:
             return None
         raise QueueLogLineError(f"{parts[4]} {what} {parts[index]!r} is not a number") from None
-    if 0 <= value < math.inf:  # false for NaN too
+    if 0 <= value < _MAX_DURATION:  # false for NaN too
         return value
     raise QueueLogLineError(f"{parts[4]} {what} {parts[index]!r} is not a duration")
+
+
+# Over 31 years (or ms) is no queue duration; larger ones overflowed the fold's date arithmetic.
+_MAX_DURATION = 1e9
 
 
 def _position(parts: list[str], index: int) -> int | None:

@@ -375,6 +375,8 @@ def test_malformed_lines_are_reported_with_their_number_and_skipped() -> None:
         ("1700000009|1700000000.1|support|Bob|RINGNOANSWER|8s", "RINGNOANSWER ringtime '8s'"),
         ("1700000009|1700000000.1|support|A|ATTENDEDTRANSFER|3|45|1", "ATTENDEDTRANSFER has 3"),
         ("1700000009||support|NONE|ENTERQUEUE||1|1", "ENTERQUEUE without a callid"),
+        # Once an OverflowError out of the fold (a ring time past datetime's range).
+        ("1700000009|1700000000.1|support|A|CONNECT|5|x|99999999999", "is not a duration"),
     ],
 )
 def test_bad_data_fields_are_reported(line: str, reason: str) -> None:
