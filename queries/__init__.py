@@ -15,6 +15,7 @@ from typing import Any
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
 from errors import QueryError, StoreError
 from queries.dataset import dataset_connection, dataset_files
@@ -93,9 +94,50 @@ def run(name: str, con: duckdb.DuckDBPyConnection, **params: Any) -> pd.DataFram
         )
     values = {p: _checked(name, p, params.get(p)) for p in query.params}
     try:
-        return con.execute(query.sql, values).df()
+        return frame(con.sql(query.sql, params=values))
     except duckdb.Error as e:
         raise QueryError(f"{name} failed: {_cut(str(e), ERROR_CHARS)}") from None
+
+
+# The column types `frame` converts through Arrow; any other type (DATE, DECIMAL, HUGEINT,
+# MAP, LIST, INTERVAL) leaves the result to DuckDB's own `.df()`, whose dtypes for them Arrow
+# would not give (datetime.date and Decimal objects, lists of pairs).
+ARROW_TYPES = frozenset(
+    {"VARCHAR", "BOOLEAN", "TINYINT", "SMALLINT", "INTEGER", "BIGINT", "DOUBLE", "FLOAT"}
+    | {"TIMESTAMP", "TIMESTAMP WITH TIME ZONE"}
+)
+# pandas' nullable dtypes, which DuckDB's `.df()` gives an integer or boolean column holding
+# NULLs (Arrow would give floats and objects).
+_NULLABLE: dict[pa.DataType, Any] = {
+    pa.int8(): pd.Int8Dtype(),
+    pa.int16(): pd.Int16Dtype(),
+    pa.int32(): pd.Int32Dtype(),
+    pa.int64(): pd.Int64Dtype(),
+    pa.bool_(): pd.BooleanDtype(),
+}
+
+
+def frame(relation: duckdb.DuckDBPyRelation) -> pd.DataFrame:
+    """A query's rows as the DataFrame DuckDB's `.df()` gives, built through Arrow.
+
+    DuckDB 2.0's `.df()` takes 2x as long for a result of tens of thousands of rows (`calls`
+    for a day: 70 of its 80 ms; bench/README.md); Arrow's conversion gives the same frame once
+    the columns `.df()` shapes otherwise are shaped alike: an integer or boolean column with
+    NULLs becomes pandas' nullable type, a text column of NULLs only (or of no rows) holds None
+    (object).
+    tests/queries/test_frame.py compares both on every named query.
+    """
+    if not all(str(t) in ARROW_TYPES for t in relation.types):
+        return relation.df()
+    table = relation.to_arrow_table()
+    df = table.to_pandas()
+    for i, field in enumerate(table.schema):
+        column = table.column(i)
+        if pa.types.is_string(field.type) and column.null_count == len(column):
+            df[field.name] = pd.Series([None] * len(column), dtype=object)
+        elif field.type in _NULLABLE and column.null_count > 0:
+            df[field.name] = column.to_pandas(types_mapper=_NULLABLE.get)
+    return df
 
 
 def from_text(param: str, text: str) -> str | list[str]:
