@@ -161,7 +161,8 @@ def build_cases(con: duckdb.DuckDBPyConnection, frames: queries_pandas.Frames) -
         cases.append(Case(
             query, label, span,
             partial(queries.run, query, con, **params),
-            partial(lambda s, p: con.execute(s, p).df(), sql, flat_params),
+            # The same DataFrame building as ours (queries.frame), so the ratio is the SQL.
+            partial(lambda s, p: queries.frame(con.execute(s, p)), sql, flat_params),
             partial(fn, *pd_args),
         ))  # fmt: skip
 

@@ -8,6 +8,7 @@ notebooks, the CLI (`python -m queries`) and tests all call it.
 from __future__ import annotations
 
 import re
+import warnings
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -94,7 +95,7 @@ def run(name: str, con: duckdb.DuckDBPyConnection, **params: Any) -> pd.DataFram
         )
     values = {p: _checked(name, p, params.get(p)) for p in query.params}
     try:
-        return frame(con.sql(query.sql, params=values))
+        return frame(con.execute(query.sql, values))
     except duckdb.Error as e:
         raise QueryError(f"{name} failed: {_cut(str(e), ERROR_CHARS)}") from None
 
@@ -115,21 +116,28 @@ _NULLABLE: dict[pa.DataType, Any] = {
     pa.int64(): pd.Int64Dtype(),
     pa.bool_(): pd.BooleanDtype(),
 }
+# DuckDB 2.0 warns that Arrow from an executed statement copies the rows and points to
+# `con.sql(query)`; but a relation binds its query when made and again when fetched, 10-20 ms
+# of planning more on every page query (bench/README.md), where the copy costs less than 1 ms
+# a thousand rows. Set once at import: `warnings.catch_warnings` per call is not thread-safe.
+warnings.filterwarnings("ignore", "Arrow output on a DB-API result", UserWarning)
 
 
-def frame(relation: duckdb.DuckDBPyRelation) -> pd.DataFrame:
-    """A query's rows as the DataFrame DuckDB's `.df()` gives, built through Arrow.
+def frame(result: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """An executed query's rows as the DataFrame DuckDB's `.df()` gives, built through Arrow.
 
     DuckDB 2.0's `.df()` takes 2x as long for a result of tens of thousands of rows (`calls`
-    for a day: 70 of its 80 ms; bench/README.md); Arrow's conversion gives the same frame once
-    the columns `.df()` shapes otherwise are shaped alike: an integer or boolean column with
-    NULLs becomes pandas' nullable type, a text column of NULLs only (or of no rows) holds None
-    (object).
-    tests/queries/test_frame.py compares both on every named query.
+    for a day at 10M callers: 70 of its 80 ms; bench/README.md); Arrow's conversion gives the
+    same frame once the columns `.df()` shapes otherwise are shaped alike: an integer or
+    boolean column with NULLs becomes pandas' nullable type, a text column of NULLs only (or
+    of no rows) holds None (object). tests/queries/test_frame.py compares both on every named
+    query.
     """
-    if not all(str(t) in ARROW_TYPES for t in relation.types):
-        return relation.df()
-    table = relation.to_arrow_table()
+    if result.description is None or not all(
+        str(column[1]) in ARROW_TYPES for column in result.description
+    ):
+        return result.df()
+    table: pa.Table = result.to_arrow_table()
     df = table.to_pandas()
     for i, field in enumerate(table.schema):
         column = table.column(i)
