@@ -38,11 +38,25 @@ WITH p AS (
 ),
 quarters AS (
     -- The range's stays summed per quarter-hour (stay_quarters_in, storage/schema.sql): whole
-    -- quarters from the rollup, partial ones and other thresholds from the stays.
-    SELECT q.*, p.exclude_short
+    -- quarters from the rollup, partial ones and other thresholds from the stays; then per
+    -- queue, outcome and shortness, so that per_queue's FILTERed sums pick from a few dozen
+    -- rows (each FILTER is evaluated over every row it is given: over a month's quarters at
+    -- 10M callers they cost 30 ms, bench/README.md).
+    SELECT q.queue, q.outcome, q.short,
+           sum(q.stays) AS stays, sum(q.waits) AS waits, sum(q.wait_sum_s) AS wait_sum_s,
+           max(q.wait_max_s) AS wait_max_s, sum(q.talks) AS talks,
+           sum(q.talk_sum_s) AS talk_sum_s,
+           sum(q.talk_sum_s) FILTER (WHERE q.talks > 0) AS talked_sum_s,
+           sum(q.transferred) AS transferred, sum(q.within_sl) AS within_sl,
+           sum(q.within_sl_whole_s) AS within_sl_whole_s, sum(q.positions) AS positions,
+           sum(q.position_sum) AS position_sum, sum(q.left_positions) AS left_positions,
+           sum(q.left_position_sum) AS left_position_sum, min(q.sl_min_s) AS sl_min_s,
+           max(q.sl_max_s) AS sl_max_s, sum(q.dumped) AS dumped,
+           any_value(p.exclude_short) AS exclude_short
     FROM stay_quarters_in($start, $end, CAST($sl_s AS DOUBLE),
                           coalesce(CAST($short_abandon_s AS DOUBLE), 5)) AS q, p
     WHERE p.queues IS NULL OR list_contains(p.queues, q.queue)
+    GROUP BY q.queue, q.outcome, q.short
 ),
 per_queue AS (
     SELECT queue,
@@ -78,7 +92,7 @@ per_queue AS (
            sum(position_sum) FILTER (WHERE outcome = 'abandoned')
                / sum(positions) FILTER (WHERE outcome = 'abandoned')
                AS abandon_entry_position_avg,
-           sum(talk_sum_s) FILTER (WHERE outcome = 'answered' AND talks > 0) AS talk_total_s,
+           sum(talked_sum_s) FILTER (WHERE outcome = 'answered') AS talk_total_s,
            sum(talk_sum_s) FILTER (WHERE outcome = 'answered')
                / sum(talks) FILTER (WHERE outcome = 'answered') AS talk_avg_s,
            min(sl_min_s) AS sl_min_s,

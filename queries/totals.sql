@@ -34,23 +34,31 @@ WITH p AS (
 -- range, from the rollups (stay_quarters_in, storage/schema.sql). Right for every caller with
 -- one stay; the callers with several are then taken out and counted as callers (below).
 per_stay AS (
-    SELECT sum(q.stays) AS offered,
-           sum(q.stays) FILTER (WHERE q.outcome = 'answered') AS answered,
-           sum(q.stays) FILTER (WHERE q.outcome = 'abandoned') AS abandoned,
-           sum(q.stays) FILTER (WHERE q.outcome = 'timeout') AS timeout,
-           sum(q.stays) FILTER (WHERE q.outcome = 'exitempty') AS exitempty,
-           sum(q.stays) FILTER (WHERE q.outcome = 'exitwithkey') AS exitwithkey,
-           sum(q.stays) FILTER (WHERE q.outcome = 'unknown') AS unknown,
-           sum(q.stays) FILTER (WHERE q.short) AS short_abandons,
-           sum(q.within_sl) FILTER (WHERE q.outcome = 'answered') AS answered_within_sl,
-           sum(q.wait_sum_s) FILTER (WHERE q.outcome = 'answered') AS answered_wait_sum_s,
-           sum(q.waits) FILTER (WHERE q.outcome = 'answered') AS answered_waits,
-           sum(q.talk_sum_s) FILTER (WHERE q.outcome = 'answered' AND q.talks > 0)
-               AS talk_total_s,
-           sum(q.talks) FILTER (WHERE q.outcome = 'answered') AS talks
-    FROM stay_quarters_in($start, $end, CAST($sl_s AS DOUBLE),
-                          coalesce(CAST($short_abandon_s AS DOUBLE), 5)) AS q, p
-    WHERE p.queues IS NULL OR list_contains(p.queues, q.queue)
+    -- Summed per outcome and shortness first, so that the FILTERed sums pick from a dozen rows
+    -- (each FILTER is evaluated over every row it is given; see queue_summary).
+    SELECT sum(stays) AS offered,
+           sum(stays) FILTER (WHERE outcome = 'answered') AS answered,
+           sum(stays) FILTER (WHERE outcome = 'abandoned') AS abandoned,
+           sum(stays) FILTER (WHERE outcome = 'timeout') AS timeout,
+           sum(stays) FILTER (WHERE outcome = 'exitempty') AS exitempty,
+           sum(stays) FILTER (WHERE outcome = 'exitwithkey') AS exitwithkey,
+           sum(stays) FILTER (WHERE outcome = 'unknown') AS unknown,
+           sum(stays) FILTER (WHERE short) AS short_abandons,
+           sum(within_sl) FILTER (WHERE outcome = 'answered') AS answered_within_sl,
+           sum(wait_sum_s) FILTER (WHERE outcome = 'answered') AS answered_wait_sum_s,
+           sum(waits) FILTER (WHERE outcome = 'answered') AS answered_waits,
+           sum(talked_sum_s) FILTER (WHERE outcome = 'answered') AS talk_total_s,
+           sum(talks) FILTER (WHERE outcome = 'answered') AS talks
+    FROM (
+        SELECT q.outcome, q.short, sum(q.stays) AS stays, sum(q.within_sl) AS within_sl,
+               sum(q.wait_sum_s) AS wait_sum_s, sum(q.waits) AS waits,
+               sum(q.talk_sum_s) FILTER (WHERE q.talks > 0) AS talked_sum_s,
+               sum(q.talks) AS talks
+        FROM stay_quarters_in($start, $end, CAST($sl_s AS DOUBLE),
+                              coalesce(CAST($short_abandon_s AS DOUBLE), 5)) AS q, p
+        WHERE p.queues IS NULL OR list_contains(p.queues, q.queue)
+        GROUP BY q.outcome, q.short
+    )
 ),
 several AS (
     -- The range's stays of the callers with several stays in it (caller_stays,
