@@ -220,3 +220,28 @@ def test_the_summary_equals_the_fold_over_the_changelog(
     con.execute("ROLLBACK")
     assert len(new) > 0
     pd.testing.assert_frame_equal(new, old, check_exact=False, rtol=1e-9)
+
+
+STAFFING_SQL = Path(__file__).parents[1] / "queries" / "queue_staffing_changelog.sql"
+
+
+@pytest.mark.parametrize("bucket", ["15 minutes", "1 hour", "1 day", "1 week", "1 month"])
+@pytest.mark.parametrize("params", [p for p in CASES if "agents" not in p])
+def test_staffing_equals_the_fold_over_the_changelog(
+    history: Store, params: dict[str, object], bucket: str
+) -> None:
+    con = history.cursor()
+    full = {"start": None, "end": None, "queues": None, "bucket": bucket} | params
+    con.execute("BEGIN TRANSACTION")  # one now() for both
+    new = queries.run("queue_staffing", con, **params, bucket=bucket)
+    old = con.execute(STAFFING_SQL.read_text(), full).df()
+    con.execute("ROLLBACK")
+    assert len(new) > 0
+    if full["start"] is None:
+        # Open start: the old query began at the earliest since of any row, the new one where
+        # the first state began (a row dated before one written earlier takes effect later):
+        # the intervals before it held no state.
+        before = old["bucket_start"] < new["bucket_start"].min()
+        assert (old.loc[before, ["agents_logged_in", "agents_staffed"]] == 0).all(axis=None)
+        old = old[~before].reset_index(drop=True)
+    pd.testing.assert_frame_equal(new, old, check_exact=False, rtol=1e-9, atol=1e-9)
