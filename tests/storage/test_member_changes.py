@@ -192,7 +192,7 @@ def _at(days: float, hours: float = 0) -> datetime:
     return DAY + timedelta(days=days, hours=hours)
 
 
-CASES = [
+CASES: list[dict[str, object]] = [
     {"start": _at(1), "end": _at(2)},  # a day
     {"start": _at(1, 7.25), "end": _at(1, 11.5)},  # part of one
     {"start": _at(0, 20), "end": _at(1, 4)},  # across midnight
@@ -226,7 +226,7 @@ STAFFING_SQL = Path(__file__).parents[1] / "queries" / "queue_staffing_changelog
 
 
 @pytest.mark.parametrize("bucket", ["15 minutes", "1 hour", "1 day", "1 week", "1 month"])
-@pytest.mark.parametrize("params", [p for p in CASES if "agents" not in p])
+@pytest.mark.parametrize("params", [c for c in CASES if "agents" not in c])
 def test_staffing_equals_the_fold_over_the_changelog(
     history: Store, params: dict[str, object], bucket: str
 ) -> None:
