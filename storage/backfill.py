@@ -12,17 +12,15 @@ writer (`Store.in_writer`, `Store.submit`).
 from __future__ import annotations
 
 import functools
+import os
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
-from typing import NamedTuple, cast
 
 import duckdb
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from collectors.rows import MemberState, QueueCall, RingAttempt
 from storage import rollups
@@ -96,6 +94,7 @@ def backfill_file(
     fast_folder = FastFolder(folder) if fast else None
     total = path.stat().st_size
     first_member = store.in_writer(next_rowid) or 0
+    threads = store.in_writer(functools.partial(_set_threads, threads=_load_threads())) or 1
     done = 0
     # The writer writes a chunk while the next one is folded (DuckDB lets go of the GIL while
     # it writes); one chunk ahead at most, so that memory holds two chunks' rows, not a file's,
@@ -122,6 +121,9 @@ def backfill_file(
     finally:
         if fast_folder is not None:
             fast_folder.close()
+        # After the last chunk's write (the writer runs jobs in order); not waited for, so
+        # that a failed load raises its own error.
+        store.submit(functools.partial(_set_threads, threads=threads))
     if pending is not None:
         report.add_written(pending.wait(WRITE_TIMEOUT_S))
     # Close what is still present at the collector's horizon, then put history loaded after
@@ -136,6 +138,22 @@ def backfill_file(
     report.bad_line_count = account.bad_line_count
     report.seconds = time.monotonic() - started
     return report
+
+
+def _load_threads() -> int:
+    """DuckDB's threads while a file loads: a core is the fold's (the main thread folds the
+    next chunk while the writer writes one), so the writer's statements get the others. With
+    every core (DuckDB's default) its threads and the fold contend: on 2 cores the load took
+    ~1 s more CPU per 1M lines and ran no faster (bench/README.md)."""
+    return max(1, (os.cpu_count() or 1) - 1)
+
+
+def _set_threads(con: duckdb.DuckDBPyConnection, threads: int) -> int:
+    """Sets DuckDB's threads (the whole database's, readers' too, until set back); returns
+    the previous value."""
+    before = scalar(con, "SELECT current_setting('threads')")
+    con.execute("SET threads = $n", {"n": threads})
+    return before
 
 
 @dataclass(frozen=True)
@@ -223,7 +241,6 @@ def write_new(
                         "FROM py_calls UNION ALL BY NAME FROM fast_calls")  # fmt: skip
             con.execute("CREATE OR REPLACE TEMP VIEW new_attempts AS "
                         "FROM py_attempts UNION ALL BY NAME FROM fast_attempts")  # fmt: skip
-            stays += _stay_keys(fast.calls)
         con.execute(_NOTED)
         replaced = _count(con, _REPLACED)
         if replaced:
@@ -239,7 +256,7 @@ def write_new(
                     "SEMI JOIN fresh USING (pbx, queue, call_id)")  # fmt: skip
         con.execute("DROP TABLE fresh; DROP TABLE replaced")
         if added or replaced:  # the buckets of the new stays and of the gap stays they replace
-            rollups.refresh(con, stays, timedelta(seconds=SAME_STAY_WINDOW_S))
+            rollups.refresh_stays_of(con, "new_calls", timedelta(seconds=SAME_STAY_WINDOW_S))
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
@@ -249,31 +266,6 @@ def write_new(
         for name in ("py_calls", "py_attempts", "fast_calls", "fast_attempts"):
             con.unregister(name)
     return added, replaced
-
-
-class _StayKey(NamedTuple):
-    """The fields of a stay rollups.refresh reads (which buckets and callers to redo)."""
-
-    pbx: str
-    linkedid: str | None
-    call_id: str
-    entered_at: datetime
-
-
-def _stay_keys(calls: pa.Table) -> list[QueueCall]:
-    """What rollups.refresh reads of the fast path's stays: the caller of each (its linkedid
-    is its call_id) and the first and last entry time. Every key carries the first time but
-    the last key the last one: refresh only takes their min and max, and a datetime per row
-    would cost more than the fast path saves."""
-    if not calls.num_rows:
-        return []
-    times = pc.min_max(calls.column("entered_at"))
-    first, last = times["min"].as_py(), times["max"].as_py()
-    pbx = calls.column("pbx")[0].as_py()
-    keys = [_StayKey(pbx, c, c, first) for c in calls.column("call_id").to_pylist()]
-    keys[-1] = keys[-1]._replace(entered_at=last)
-    # refresh takes QueueCall rows; these have the four fields it reads.
-    return cast("list[QueueCall]", keys)
 
 
 def _count(con: duckdb.DuckDBPyConnection, sql: str) -> int:

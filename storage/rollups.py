@@ -17,6 +17,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Literal
 
 import duckdb
 import pyarrow as pa
@@ -72,26 +73,54 @@ def refresh(con: duckdb.DuckDBPyConnection, stays: Iterable[QueueCall],
         return
     first = min(s.entered_at for s in stays) - margin
     last = max(s.entered_at for s in stays) + margin
-    for r in ROLLUPS:
-        params = {"lo": _floor(first, r.width), "hi": _floor(last, r.width) + r.width}
-        con.execute(r.delete, params)
-        con.execute(r.insert, params)
-    _refresh_callers(con, stays, first - CALLER_SPAN, last + CALLER_SPAN)
-
-
-def _refresh_callers(
-    con: duckdb.DuckDBPyConnection, stays: list[QueueCall], lo: datetime, hi: datetime
-) -> None:
+    _refresh_buckets(con, first, last)
     callers = {(s.pbx, s.linkedid or s.call_id) for s in stays}
     con.register("touched", pa.table({"pbx": [c[0] for c in callers],
                                       "caller": [c[1] for c in callers]}))  # fmt: skip
     try:
-        con.execute(_CALLERS_DELETE)
-        inserted = con.execute(_CALLERS_INSERT, {"lo": lo, "hi": hi}).fetchone()
-        if inserted and inserted[0]:  # most batches: none of their callers has several stays
-            _figure(con, _FIGURED + _TOUCHED_ONLY, {"lo": lo, "hi": hi}, _CALLERS_DELETE)
+        _refresh_callers(con, first - CALLER_SPAN, last + CALLER_SPAN)
     finally:
         con.unregister("touched")
+
+
+# The relations `refresh_stays_of` may read: names in SQL text, so never from input.
+StaysRelation = Literal["new_calls"]
+
+
+def refresh_stays_of(
+    con: duckdb.DuckDBPyConnection, relation: StaysRelation, margin: timedelta = timedelta(0)
+) -> None:
+    """`refresh` for the stays in the table or view `relation` (queue_calls' columns): the
+    same buckets and callers, found by DuckDB. The file import writes some 50k stays per
+    chunk; as Python objects they cost the writer thread ~0.5 s of CPU (and the GIL) per 1M
+    lines (bench/README.md)."""
+    row = con.execute(f"SELECT min(entered_at), max(entered_at) FROM {relation}").fetchone()  # noqa: S608
+    if row is None or row[0] is None:
+        return
+    first, last = row[0] - margin, row[1] + margin
+    _refresh_buckets(con, first, last)
+    # `linkedid or call_id` as `refresh` reads it: an empty linkedid counts as none.
+    con.execute("CREATE TEMP TABLE touched AS SELECT DISTINCT pbx, "  # noqa: S608
+                f"coalesce(nullif(linkedid, ''), call_id) AS caller FROM {relation}")  # fmt: skip
+    try:
+        _refresh_callers(con, first - CALLER_SPAN, last + CALLER_SPAN)
+    finally:
+        con.execute("DROP TABLE touched")
+
+
+def _refresh_buckets(con: duckdb.DuckDBPyConnection, first: datetime, last: datetime) -> None:
+    for r in ROLLUPS:
+        params = {"lo": _floor(first, r.width), "hi": _floor(last, r.width) + r.width}
+        con.execute(r.delete, params)
+        con.execute(r.insert, params)
+
+
+def _refresh_callers(con: duckdb.DuckDBPyConnection, lo: datetime, hi: datetime) -> None:
+    """caller_stays of the callers in `touched`, whose stays are all in [lo, hi)."""
+    con.execute(_CALLERS_DELETE)
+    inserted = con.execute(_CALLERS_INSERT, {"lo": lo, "hi": hi}).fetchone()
+    if inserted and inserted[0]:  # most batches: none of their callers has several stays
+        _figure(con, _FIGURED + _TOUCHED_ONLY, {"lo": lo, "hi": hi}, _CALLERS_DELETE)
 
 
 # A caller's stays are one call (minutes apart): the writer looks this far around new stays.

@@ -19,6 +19,7 @@ from bench.import_queue_log import write_log
 from storage import backfill, queue_log
 from storage.backfill import BackfillReport, backfill_file
 from storage.store import Store
+from tests.storage.test_rollups import _tables as rollup_tables
 
 _TABLES = (
     "queue_calls", "ring_attempts", "queue_log_stays", "stay_quarters", "stay_waits",
@@ -35,6 +36,9 @@ def _import(db: Path, log: Path, fast: bool, twice: bool = False) -> dict[str, A
                           members=MEMBERS, fast=fast)
             for _ in range(2 if twice else 1)
         ]  # fmt: skip
+        # Both paths refresh the rollups the same way (rollups.refresh_stays_of): each is
+        # checked against a rebuild from all the stays, not only against the other.
+        rollup_tables(store)
         cur = store.cursor()
         rows = {t: cur.execute(f"FROM {t} ORDER BY ALL").fetchall() for t in _TABLES}
         rows["member_states"] = cur.execute("FROM member_states ORDER BY rowid").fetchall()
@@ -186,3 +190,56 @@ def test_irregular_file(
     new = assert_same(tmp_path, log, twice=True)
     report = new["reports"][0]
     assert report[6] and report[5]  # there were bad lines and orphan lines
+
+
+def _threads(store: Store) -> int:
+    return int(store.cursor().execute("SELECT current_setting('threads')").fetchall()[0][0])
+
+
+def test_a_failed_chunk_stops_the_load_and_leaves_what_was_written_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log = tmp_path / "queue_log"
+    write_log(log, 3_000)
+    _small_chunks(monkeypatch, 1_000)
+    written: list[int] = []
+    write_new = backfill.write_new
+
+    def fail_second(*args: Any, **kwargs: Any) -> tuple[int, int]:
+        if written:
+            raise RuntimeError("disk full")
+        written.append(1)
+        return write_new(*args, **kwargs)
+
+    monkeypatch.setattr(backfill, "write_new", fail_second)
+    with Store(tmp_path / "x.duckdb") as store:
+        threads = _threads(store)
+        with pytest.raises(RuntimeError, match="disk full"):
+            backfill_file(store, log, "pbx", members=MEMBERS)
+        store.flush()
+        # The first chunk's stays are in, with their rollups; DuckDB's threads are back.
+        calls = store.cursor().execute("SELECT count(*) FROM queue_calls").fetchall()[0][0]
+        assert 0 < calls < 600
+        rollup_tables(store)
+        assert _threads(store) == threads
+
+
+def test_the_load_runs_with_a_core_left_to_the_fold(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log = tmp_path / "queue_log"
+    write_log(log, 2_000)
+    seen: list[int] = []
+    write_chunk = backfill._write_chunk
+
+    def noting(con: Any, **kwargs: Any) -> Any:
+        seen.append(int(con.execute("SELECT current_setting('threads')").fetchall()[0][0]))
+        return write_chunk(con, **kwargs)
+
+    monkeypatch.setattr(backfill, "_write_chunk", noting)
+    monkeypatch.setattr(backfill.os, "cpu_count", lambda: 4)
+    with Store(tmp_path / "x.duckdb") as store:
+        threads = _threads(store)
+        backfill_file(store, log, "pbx", members=MEMBERS)
+        assert seen == [3]
+        assert _threads(store) == threads
