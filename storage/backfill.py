@@ -256,7 +256,7 @@ def write_new(
                     "SEMI JOIN fresh USING (pbx, queue, call_id)")  # fmt: skip
         con.execute("DROP TABLE fresh; DROP TABLE replaced")
         if added or replaced:  # the buckets of the new stays and of the gap stays they replace
-            rollups.refresh_stays_of(con, "new_calls", timedelta(seconds=SAME_STAY_WINDOW_S))
+            rollups.refresh_new_calls(con, timedelta(seconds=SAME_STAY_WINDOW_S))
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")

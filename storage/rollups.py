@@ -17,7 +17,6 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Literal
 
 import duckdb
 import pyarrow as pa
@@ -83,25 +82,19 @@ def refresh(con: duckdb.DuckDBPyConnection, stays: Iterable[QueueCall],
         con.unregister("touched")
 
 
-# The relations `refresh_stays_of` may read: names in SQL text, so never from input.
-StaysRelation = Literal["new_calls"]
-
-
-def refresh_stays_of(
-    con: duckdb.DuckDBPyConnection, relation: StaysRelation, margin: timedelta = timedelta(0)
-) -> None:
-    """`refresh` for the stays in the table or view `relation` (queue_calls' columns): the
-    same buckets and callers, found by DuckDB. The file import writes some 50k stays per
-    chunk; as Python objects they cost the writer thread ~0.5 s of CPU (and the GIL) per 1M
-    lines (bench/README.md)."""
-    row = con.execute(f"SELECT min(entered_at), max(entered_at) FROM {relation}").fetchone()  # noqa: S608
+def refresh_new_calls(con: duckdb.DuckDBPyConnection, margin: timedelta = timedelta(0)) -> None:
+    """`refresh` for the stays in the view or table `new_calls` (queue_calls' columns; the
+    file import's, storage/backfill.py): the same buckets and callers, found by DuckDB. The
+    import writes some 50k stays per chunk; as Python objects they cost the writer thread
+    ~0.5 s of CPU (and the GIL) per 1M lines (bench/README.md)."""
+    row = con.execute("SELECT min(entered_at), max(entered_at) FROM new_calls").fetchone()
     if row is None or row[0] is None:
         return
     first, last = row[0] - margin, row[1] + margin
     _refresh_buckets(con, first, last)
     # `linkedid or call_id` as `refresh` reads it: an empty linkedid counts as none.
-    con.execute("CREATE TEMP TABLE touched AS SELECT DISTINCT pbx, "  # noqa: S608
-                f"coalesce(nullif(linkedid, ''), call_id) AS caller FROM {relation}")  # fmt: skip
+    con.execute("CREATE TEMP TABLE touched AS SELECT DISTINCT pbx, "
+                "coalesce(nullif(linkedid, ''), call_id) AS caller FROM new_calls")  # fmt: skip
     try:
         _refresh_callers(con, first - CALLER_SPAN, last + CALLER_SPAN)
     finally:

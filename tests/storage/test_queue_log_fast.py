@@ -36,7 +36,7 @@ def _import(db: Path, log: Path, fast: bool, twice: bool = False) -> dict[str, A
                           members=MEMBERS, fast=fast)
             for _ in range(2 if twice else 1)
         ]  # fmt: skip
-        # Both paths refresh the rollups the same way (rollups.refresh_stays_of): each is
+        # Both paths refresh the rollups the same way (rollups.refresh_new_calls): each is
         # checked against a rebuild from all the stays, not only against the other.
         rollup_tables(store)
         cur = store.cursor()
