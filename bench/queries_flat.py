@@ -353,7 +353,10 @@ SQL: dict[str, str] = {
                          epoch_us(f.answered_at) + CAST(f.talk_s * 1e6 AS BIGINT) AS hi
                   FROM flat_calls AS f JOIN names AS n USING (agent)
                   WHERE f.outcome = 'answered' AND f.answered_at IS NOT NULL AND f.talk_s > 0
-                    AND f.entered_at >= $t0 AND f.entered_at < $t1)
+                    -- Occupancy's talk is time-based: the talks overlapping the range.
+                    AND f.entered_at < $t1
+                    AND epoch_us(f.answered_at) + CAST(f.talk_s * 1e6 AS BIGINT)
+                        > epoch_us(CAST($t0 AS TIMESTAMPTZ)))
         ),
         observed AS (
             SELECT t.agent,

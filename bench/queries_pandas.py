@@ -312,7 +312,11 @@ def agent_summary(f: Frames, t0: datetime, t1: datetime) -> pd.DataFrame:
     r = r[r["agent"].notna()]
     ring = (r["result"] == "noanswer").groupby(r["agent"], observed=True)
     presence, reasons, pieces = _presence(f.members, t0, t1)
-    observed = _observed_talk(s, pieces)
+    # Occupancy's talk is time-based: every answered talk overlapping the range.
+    a = f.calls.iloc[: f.calls["entered_at"].searchsorted(pd.Timestamp(t1))]
+    a = a[(a["outcome"] == "answered") & a["agent"].notna()]
+    a = a[a["answered_at"] + pd.to_timedelta(a["talk_s"], unit="s") > pd.Timestamp(t0)]
+    observed = _observed_talk(a, pieces)
     out = pd.DataFrame({
         "answered": talk.size(), "talk_total_s": talk.sum(), "talk_avg_s": talk.mean(),
         "ring_attempts": ring.size(), "ring_noanswer": ring.sum(),

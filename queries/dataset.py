@@ -20,7 +20,7 @@ from pathlib import Path
 import duckdb
 
 from errors import StoreError
-from storage import member_changes, rollups
+from storage import agent_days, member_changes, rollups
 from storage.manifest import MANIFEST, read_manifest
 from storage.store import SCHEMA_SQL
 
@@ -57,6 +57,7 @@ def dataset_connection(folder: Path | str) -> duckdb.DuckDBPyConnection:
     # Not exported: agent_summary's presence changes, computed from the exported changelog
     # (its files keep the store's rowid, the order they fold by).
     member_changes.rebuild(con)
+    agent_days.rebuild(con)  # and the presence per day folded from them
     return con
 
 

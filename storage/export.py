@@ -57,8 +57,15 @@ PARTITIONED: dict[str, str] = {
 UNPARTITIONED = ("agents", "queue_settings", "queue_thresholds", "store_gaps")
 # The queue_log follower's resume points: the service's own state, not data for a reader; and
 # agent_summary's presence changes (storage/member_changes.py), folded by the store's rowids:
-# a reader computes them from the exported changelog (queries/dataset.py).
-NOT_EXPORTED = ("queue_log_offsets", "member_changes", "member_heads")
+# a reader computes them from the exported changelog (queries/dataset.py), and the presence
+# per day folded from them (storage/agent_days.py).
+NOT_EXPORTED = (
+    "queue_log_offsets",
+    "member_changes",
+    "member_heads",
+    "agent_days",
+    "agent_days_state",
+)
 WHOLE = "all"  # the partition key of an unpartitioned table
 BATCH_ROWS = 100_000  # rows per Arrow batch: bounds memory whatever a day holds
 

@@ -17,8 +17,11 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
+from datetime import datetime
 
 import duckdb
+
+from storage import agent_days
 
 log = logging.getLogger(__name__)
 
@@ -34,10 +37,13 @@ def catch_up(con: duckdb.DuckDBPyConnection, rewritten: bool = False) -> None:
     heads' count behind member_states and rebuilds."""
     con.execute("BEGIN TRANSACTION")
     try:
+        # The presence per day (storage/agent_days.py) from the first day the new rows touch.
+        since = None if rewritten else _first_since(con)
         if rewritten:
             rebuild(con)
         else:
-            refresh(con)
+            rewritten = refresh(con)
+        agent_days.refresh(con, since, everything=rewritten)
         con.execute("COMMIT")
     except BaseException:
         with contextlib.suppress(duckdb.Error):
@@ -45,19 +51,30 @@ def catch_up(con: duckdb.DuckDBPyConnection, rewritten: bool = False) -> None:
         raise
 
 
-def refresh(con: duckdb.DuckDBPyConnection) -> None:
+def refresh(con: duckdb.DuckDBPyConnection) -> bool:
     """Fold the member_states rows appended (and committed) since the last fold into
-    member_changes and member_heads, inside the caller's transaction."""
+    member_changes and member_heads, inside the caller's transaction; True when that took a
+    rebuild (earlier rows changed)."""
     after = _scalar(con, "SELECT coalesce(max(last_seq), -1) FROM member_heads")
     if _scalar(con, _NEWER, {"after": after}) == 0:
-        return
+        return False
     if _scalar(con, _NEWLY_SHARED, {"after": after}):
         # A device joined a further queue: its earlier pauses, left out while it had one
         # queue, can now decide its pause reason. Rare (a first login to another queue):
         # everything again rather than a second, per-device form of the fold.
         rebuild(con)
-        return
+        return True
     _fold(con, after)
+    return False
+
+
+def _first_since(con: duckdb.DuckDBPyConnection) -> datetime | None:
+    """The earliest since of the rows not folded yet: nothing before it changes."""
+    row = con.execute(
+        "SELECT min(since) FROM member_states "
+        "WHERE rowid > (SELECT coalesce(max(last_seq), -1) FROM member_heads)"
+    ).fetchone()
+    return row[0] if row else None
 
 
 def rebuild(con: duckdb.DuckDBPyConnection) -> None:

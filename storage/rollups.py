@@ -22,6 +22,7 @@ import duckdb
 import pyarrow as pa
 
 from collectors.rows import QueueCall
+from storage import agent_days
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +107,9 @@ def _refresh_buckets(con: duckdb.DuckDBPyConnection, first: datetime, last: date
         params = {"lo": _floor(first, r.width), "hi": _floor(last, r.width) + r.width}
         con.execute(r.delete, params)
         con.execute(r.insert, params)
+    # Their talk, in the presence per day (storage/agent_days.py): from the day the first of
+    # them entered.
+    agent_days.refresh(con, first)
 
 
 def _refresh_callers(con: duckdb.DuckDBPyConnection, lo: datetime, hi: datetime) -> None:

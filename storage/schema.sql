@@ -557,3 +557,215 @@ FROM marked
 WHERE kept
 WINDOW w AS (PARTITION BY pbx, queue, interface ORDER BY seq
              ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW);
+
+-- Presence per device and UTC day: agent_summary's presence and observed talk for the whole
+-- days before agent_days_state.upto_day (days since 1970-01-01 UTC; later days are still
+-- live), kept by the writer (storage/agent_days.py) so that a range of all queues reads its
+-- whole days here and folds only its partial edge days from member_changes. One row per
+-- device, day and pause reason (NULL: time not paused, and the observed talk); every figure is
+-- additive over days: logged_in_s and pause_s of the pieces with that reason, talk_s the time
+-- the device's agent talked on an answered queue call while the device was logged in. A day
+-- has a row for each device with any presence known in it (logged_in_s 0 if never logged in).
+CREATE TABLE IF NOT EXISTS agent_days (
+    pbx         VARCHAR NOT NULL,
+    interface   VARCHAR NOT NULL,
+    day         BIGINT NOT NULL,
+    reason      VARCHAR,
+    logged_in_s DOUBLE NOT NULL,
+    pause_s     DOUBLE NOT NULL,
+    talk_s      DOUBLE NOT NULL
+);
+-- One row: agent_days holds the days before upto_day, folded while the devices had the names
+-- names_key fingerprints (a rename moves talk between devices), from member_states and
+-- queue_calls of states_n and calls_n rows (checked at open). reach_s bounds how long after
+-- entering a stay entered before upto_day still talked (answered_at + talk_s - entered_at):
+-- an edge day reads the talks that entered up to that long before it.
+CREATE TABLE IF NOT EXISTS agent_days_state (
+    upto_day  BIGINT NOT NULL,
+    names_key UBIGINT NOT NULL,
+    states_n  BIGINT NOT NULL,
+    calls_n   BIGINT NOT NULL,
+    reach_s   DOUBLE NOT NULL
+);
+
+-- How long after entering a stay can still be talking: the stored bound for the stays before
+-- upto_day, the stays since then read (few; all of them without a state row).
+CREATE OR REPLACE MACRO talk_reach() AS (
+    SELECT greatest(
+        (SELECT coalesce(max(reach_s), 0) FROM agent_days_state),
+        (SELECT coalesce(max(epoch_us(answered_at) - epoch_us(entered_at)) / 1e6
+                         + max(talk_s), 0)
+         FROM queue_calls
+         WHERE outcome = 'answered' AND answered_at IS NOT NULL
+           AND entered_at >= coalesce((SELECT to_timestamp(max(upto_day) * 86400)
+                                       FROM agent_days_state), '-infinity'::TIMESTAMPTZ))));
+
+-- agent_summary's presence in [range_start, range_end) (start NULL: from the first row; end
+-- NULL: until now, and never past now) for the chosen queues (NULL: all), per device, UTC day and pause reason,
+-- agent_days' columns. The one definition of agent_days' rows and of the query's edge days;
+-- talk_from bounds the stays whose talk is read (NULL: all).
+CREATE OR REPLACE MACRO agent_time(range_start, range_end, chosen_queues, talk_from) AS TABLE
+WITH p AS (
+    SELECT CAST(range_start AS TIMESTAMPTZ) AS t0,
+           CAST(range_end AS TIMESTAMPTZ) AS t1,
+           CAST(chosen_queues AS VARCHAR[]) AS queues,
+           now() AS now_at
+),
+spans AS (
+    -- The chosen queues' presence changes that hold some time in [t0, t1) (member_changes is
+    -- stored in order of its rows' end: zone maps skip the changes ended before t0).
+    SELECT c.seq, c.pbx, c.queue, c.interface, c.present, c.paused, c.reason, c.began,
+           c.ended
+    FROM member_changes AS c, p
+    WHERE (p.queues IS NULL OR list_contains(p.queues, c.queue))
+      -- (coalesce, not "IS NULL OR": a bound read from a table still skips row groups)
+      AND c.began < coalesce(range_end, 'infinity'::TIMESTAMPTZ)
+      AND c.ended > coalesce(range_start, '-infinity'::TIMESTAMPTZ)
+),
+clipped AS (
+    SELECT s.seq, s.pbx, s.queue, s.interface, s.present, s.paused, s.reason,
+           greatest(s.began, coalesce(p.t0, s.began)) AS lo,
+           -- 'infinity': the row still holds, until now.
+           least(CASE WHEN s.ended = 'infinity' THEN p.now_at ELSE s.ended END,
+                 coalesce(p.t1, p.now_at)) AS hi
+    FROM spans AS s, p
+),
+live AS (
+    SELECT * FROM clipped WHERE hi > lo
+),
+memberships AS (
+    -- Most devices are a member of one chosen queue: their spans are their pieces as they
+    -- are. Only the others are cut and matched below.
+    SELECT pbx, interface, count(DISTINCT queue) > 1 AS shared
+    FROM live
+    GROUP BY pbx, interface
+),
+multi AS (
+    SELECT l.* FROM live AS l JOIN memberships AS m USING (pbx, interface) WHERE m.shared
+),
+cuts AS (
+    SELECT pbx, interface, lo AS cut FROM multi
+    UNION
+    SELECT pbx, interface, hi AS cut FROM multi
+),
+pieces AS (
+    -- The device's timeline cut wherever any of its memberships changes state.
+    SELECT pbx, interface, cut AS lo,
+           lead(cut) OVER (PARTITION BY pbx, interface ORDER BY cut) AS hi
+    FROM cuts
+),
+covered AS (
+    -- Each piece against each of the device's memberships: the membership's latest interval
+    -- begun by then (an ASOF join, linear where a range join would be quadratic) holds the
+    -- piece when it lasts to the piece's end.
+    SELECT g.pbx, g.interface, g.lo, g.hi, s.seq, s.present, s.paused, s.reason
+    FROM pieces AS g
+    JOIN (SELECT DISTINCT pbx, interface, queue FROM multi) AS m
+      ON m.pbx = g.pbx AND m.interface = g.interface
+    ASOF JOIN multi AS s
+      ON s.pbx = m.pbx AND s.interface = m.interface AND s.queue = m.queue AND g.lo >= s.lo
+    WHERE g.hi IS NOT NULL AND s.hi >= g.hi
+),
+device_time AS (
+    -- In epoch microseconds: integer arithmetic, where TIMESTAMPTZ arithmetic goes through
+    -- the calendar (ICU), ~50x slower.
+    SELECT pbx, interface, epoch_us(lo) AS lo_us, epoch_us(hi) AS hi_us,
+           bool_or(present) AS logged_in,
+           coalesce(bool_and(paused) FILTER (WHERE present), false) AS paused,
+           arg_max(reason, seq) FILTER (WHERE present AND paused) AS reason
+    FROM covered
+    GROUP BY pbx, interface, lo, hi
+    UNION ALL
+    -- The same for a device of one membership: its spans, which never overlap.
+    SELECT l.pbx, l.interface, epoch_us(l.lo), epoch_us(l.hi), l.present,
+           l.present AND l.paused, CASE WHEN l.present AND l.paused THEN l.reason END
+    FROM live AS l
+    JOIN memberships AS m USING (pbx, interface)
+    WHERE NOT m.shared
+),
+day_time AS (
+    -- Each piece cut at UTC midnights (86400e6 microseconds).
+    SELECT pbx, interface, day, logged_in, paused,
+           CASE WHEN logged_in AND paused THEN reason END AS reason,
+           (least(hi_us, (day + 1) * 86400000000) - greatest(lo_us, day * 86400000000)) / 1e6
+               AS secs
+    FROM (SELECT *, unnest(range(lo_us // 86400000000, (hi_us - 1) // 86400000000 + 1)) AS day
+          FROM device_time)
+),
+names AS (
+    -- A device is named by its chosen memberships' newest name (member_heads, kept with
+    -- member_changes).
+    SELECT h.pbx, h.interface, coalesce(arg_max(h.member_name, h.name_seq), h.interface) AS agent,
+           row_number() OVER (ORDER BY h.pbx, h.interface) AS did
+    FROM member_heads AS h, p
+    WHERE p.queues IS NULL OR list_contains(p.queues, h.queue)
+    GROUP BY h.pbx, h.interface
+),
+logged AS (
+    SELECT pbx, interface, lo_us, hi_us FROM device_time WHERE logged_in
+),
+runs AS (
+    -- Each device's logged-in time as maximal runs (a login session, give or take): a run
+    -- starts at a logged-in piece that no logged-in piece ends at and ends at the first
+    -- such end after it. Hash joins and a small ASOF join, where merging pieces in order
+    -- would sort them all.
+    SELECT s.pbx, s.interface, s.lo_us, e.hi_us
+    FROM (SELECT * FROM logged AS l
+          WHERE NOT EXISTS (SELECT 1 FROM logged AS k
+                            WHERE k.pbx = l.pbx AND k.interface = l.interface
+                              AND k.hi_us = l.lo_us)) AS s
+    ASOF JOIN (SELECT * FROM logged AS l
+               WHERE NOT EXISTS (SELECT 1 FROM logged AS k
+                                 WHERE k.pbx = l.pbx AND k.interface = l.interface
+                                   AND k.lo_us = l.hi_us)) AS e
+      ON e.pbx = s.pbx AND e.interface = s.interface AND e.hi_us > s.lo_us
+),
+run_days AS (
+    -- Runs and talks (below) both listed per UTC day they touch, so that matching them is a
+    -- hash join on the device and the day.
+    SELECT n.did, r.lo_us, r.hi_us,
+           unnest(range(r.lo_us // 86400000000, (r.hi_us - 1) // 86400000000 + 1)) AS day
+    FROM runs AS r
+    JOIN names AS n USING (pbx, interface)
+),
+talk_days AS (
+    SELECT n.did, t.lo_us, t.hi_us,
+           unnest(range(t.lo_us // 86400000000, (t.hi_us - 1) // 86400000000 + 1)) AS day
+    FROM (
+        SELECT c.agent, epoch_us(c.answered_at) AS lo_us,
+               epoch_us(c.answered_at) + CAST(c.talk_s * 1e6 AS BIGINT) AS hi_us
+        FROM queue_calls AS c, p
+        WHERE c.outcome = 'answered' AND c.answered_at IS NOT NULL AND c.talk_s > 0
+          -- A stay talks after it entered: none entered after hi, nor (talk_from) so long
+          -- before lo that it had hung up by then.
+          AND c.entered_at < coalesce(range_end, 'infinity'::TIMESTAMPTZ)
+          AND c.entered_at >= coalesce(talk_from, '-infinity'::TIMESTAMPTZ)
+          AND (p.queues IS NULL OR list_contains(p.queues, c.queue))
+    ) AS t
+    JOIN names AS n USING (agent)
+),
+device_talk AS (
+    -- Observed talk: each talk's overlap with its devices' logged-in runs (already clipped
+    -- to [lo, hi) and to now), day by day so that nothing counts twice.
+    SELECT t.did, t.day,
+           sum(greatest(least(t.hi_us, r.hi_us, (t.day + 1) * 86400000000)
+                        - greatest(t.lo_us, r.lo_us, t.day * 86400000000), 0)) / 1e6 AS talk_s
+    FROM talk_days AS t
+    JOIN run_days AS r ON r.did = t.did AND r.day = t.day
+    GROUP BY t.did, t.day
+)
+SELECT pbx, interface, day, reason, sum(logged_in_s) AS logged_in_s, sum(pause_s) AS pause_s,
+       sum(talk_s) AS talk_s
+FROM (
+    SELECT pbx, interface, day, reason,
+           coalesce(sum(secs) FILTER (WHERE logged_in), 0) AS logged_in_s,
+           coalesce(sum(secs) FILTER (WHERE logged_in AND paused), 0) AS pause_s,
+           0.0 AS talk_s
+    FROM day_time
+    GROUP BY pbx, interface, day, reason
+    UNION ALL
+    SELECT n.pbx, n.interface, t.day, NULL, 0.0, 0.0, t.talk_s
+    FROM device_talk AS t
+    JOIN names AS n USING (did)
+)
+GROUP BY pbx, interface, day, reason;

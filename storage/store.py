@@ -33,7 +33,7 @@ import pyarrow as pa
 from collectors.rows import ROW_TYPES, MemberState, QueueCall, QueueParams, Row
 from errors import StoreBusyError, StoreError
 from settings import AgentSettings, QueueSettings
-from storage import member_changes, rollups
+from storage import agent_days, member_changes, rollups
 from storage.gc_pause import gc_paused
 from storage.overflow import Overflow, StoreGap
 
@@ -377,11 +377,13 @@ def apply_schema(con: duckdb.DuckDBPyConnection) -> None:
     anything reads or writes it (`Store.open`; the benches' history files)."""
     con.execute(SCHEMA_SQL.read_text())
     reshaped = rollups.drop_reshaped(con)
-    if reshaped:  # made again, empty, with today's columns
+    days_reshaped = agent_days.drop_reshaped(con)
+    if reshaped or days_reshaped:  # made again, empty, with today's columns
         con.execute(SCHEMA_SQL.read_text())
     # A count check would not see an emptied caller_stays: a reshaped rollup rebuilds them all.
     rollups.check(con, force=reshaped)
-    member_changes.check(con)
+    # Presence per day is folded from member_changes: rebuilt with it.
+    agent_days.check(con, force=member_changes.check(con) or days_reshaped)
 
 
 def refresh_thresholds(con: duckdb.DuckDBPyConnection) -> None:

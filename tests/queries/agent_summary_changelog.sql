@@ -228,7 +228,7 @@ talk_days AS (
                epoch_us(c.answered_at) + CAST(c.talk_s * 1e6 AS BIGINT) AS hi_us
         FROM queue_calls AS c, p
         WHERE c.outcome = 'answered' AND c.answered_at IS NOT NULL AND c.talk_s > 0
-          AND ($start IS NULL OR c.entered_at >= CAST($start AS TIMESTAMPTZ))
+          -- Occupancy's talk is time-based (session 5): every talk, clipped to the runs.
           AND ($end IS NULL OR c.entered_at < CAST($end AS TIMESTAMPTZ))
           AND (p.queues IS NULL OR list_contains(p.queues, c.queue))
     ) AS t

@@ -1,0 +1,153 @@
+"""agent_days: agent_summary's presence per device and UTC day, kept by the writer.
+
+A year of agent_summary over all queues folded from member_changes cuts and matches every
+piece of the year and joins every talk of the year against the logged-in runs (seconds at
+10M calls, bench/README.md). Presence and observed talk are additive over time, so whole
+days are kept here (`agent_time`, storage/schema.sql, computes them: the same SQL as the
+query's edge days) and a range reads its whole days from the table and only its partial
+edge days from member_changes.
+
+A day's rows depend on the member_changes rows that hold in it, on the talks that overlap it
+and on the devices' names (a talk belongs to the devices named as its agent). So whoever
+changes those recomputes the days from the first it touched (`refresh(con, since)`): the
+stays' writer (rollups.refresh: the store's batches, backfill), the presence fold
+(member_changes.catch_up: the writer's member rows, the queue_log presence import, the
+order_members rewrite, which rebuilds). A rename (member_heads' newest names changed) and a
+first refresh rebuild everything. The days up to yesterday (UTC) are kept; `refresh` adds
+the days the clock has passed since. `check` at open rebuilds when the row counts it was
+folded from disagree with the tables (rows written by hand, a file from before the table).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import datetime
+
+import duckdb
+
+log = logging.getLogger(__name__)
+
+TABLES = ("agent_days", "agent_days_state")
+DAY_US = 86_400_000_000
+_COLUMNS = ["pbx", "interface", "day", "reason", "logged_in_s", "pause_s", "talk_s"]
+
+
+def refresh(
+    con: duckdb.DuckDBPyConnection, since: datetime | None = None, everything: bool = False
+) -> None:
+    """Bring agent_days up to date inside the caller's transaction: recompute the days from
+    the one `since` falls in (the first a write touched: None when it touched none before
+    today), the days the clock has passed since the last refresh, or (`everything`, a
+    rename, no state yet) every day."""
+    state = con.execute("SELECT upto_day, names_key FROM agent_days_state").fetchall()
+    key, upto = _scalar(con, _NAMES_KEY), _scalar(con, _TODAY)
+    lo: int | None = None  # the first day recomputed; None: all
+    if state and not everything and state[0][1] == key:
+        lo = int(state[0][0])
+        if since is not None:
+            lo = min(lo, int(since.timestamp() * 1e6) // DAY_US)
+    started = time.monotonic()
+    if lo is None or lo < upto:
+        params: dict[str, object] = {"lo": lo, "upto": upto}
+        con.execute(_DELETE, {"lo": lo})
+        con.execute(_INSERT, params)
+        reach = _float(con, _REACH, params)
+        if lo is not None:
+            reach = max(reach, _float(con, "SELECT max(reach_s) FROM agent_days_state"))
+    else:
+        reach = _float(con, "SELECT max(reach_s) FROM agent_days_state")
+        upto = int(state[0][0])  # nothing before it changed, and no day has passed
+    con.execute("DELETE FROM agent_days_state")
+    con.execute(_STATE, {"upto": upto, "key": key, "reach": reach})
+    if lo is None:
+        log.info("agent_days rebuilt in %.1f s", time.monotonic() - started)
+
+
+def rebuild(con: duckdb.DuckDBPyConnection) -> None:
+    """Recompute agent_days from scratch, inside the caller's transaction."""
+    refresh(con, everything=True)
+
+
+def stale(con: duckdb.DuckDBPyConnection) -> bool:
+    """True when agent_days was not folded from the member_states and queue_calls rows there
+    are now (or never)."""
+    row = con.execute(_COUNTS).fetchone()
+    assert row is not None
+    return row[0] is None or row[0] != row[2] or row[1] != row[3]
+
+
+def check(con: duckdb.DuckDBPyConnection, force: bool = False) -> bool:
+    """At open: rebuild when stale (or `force`), else add the days passed since; True when it
+    rebuilt."""
+    rebuilt = force or stale(con)
+    if rebuilt:
+        log.info("agent_days out of date with member_states and queue_calls: rebuilding")
+    con.execute("BEGIN TRANSACTION")
+    try:
+        refresh(con, everything=rebuilt)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return rebuilt
+
+
+def drop_reshaped(con: duckdb.DuckDBPyConnection) -> bool:
+    """Drop agent_days when its columns are another version's (derived data: the schema,
+    applied again, makes it anew and `check` rebuilds it); True when it did."""
+    have = [
+        r[0]
+        for r in con.execute(
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_name = 'agent_days' AND table_schema = 'main' ORDER BY ordinal_position"
+        ).fetchall()
+    ]
+    if not have or have == _COLUMNS:
+        return False
+    log.info("agent_days has the columns of another version: made again")
+    con.execute("DROP TABLE agent_days; DROP TABLE IF EXISTS agent_days_state")
+    return True
+
+
+def _scalar(con: duckdb.DuckDBPyConnection, sql: str) -> int:
+    row = con.execute(sql).fetchone()
+    return int(row[0]) if row and row[0] is not None else 0
+
+
+def _float(
+    con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, object] | None = None
+) -> float:
+    row = con.execute(sql, params).fetchone()
+    return float(row[0]) if row and row[0] is not None else 0.0
+
+
+# Today's UTC day by the database's clock (the query's now()).
+_TODAY = "SELECT epoch_us(now()) // 86400000000"
+# The devices' names as agent_summary names them over all queues.
+_NAMES_KEY = """
+SELECT coalesce(hash(list((pbx, interface, agent) ORDER BY pbx, interface)), 0)
+FROM (SELECT pbx, interface, coalesce(arg_max(member_name, name_seq), interface) AS agent
+      FROM member_heads GROUP BY pbx, interface)"""
+_DELETE = "DELETE FROM agent_days WHERE $lo IS NULL OR day >= $lo"
+# In day order (zone maps: a range skips the other days). The talks read are those entered
+# since the first day less how long a stay entered before it may talk (talk_reach()).
+_INSERT = """
+INSERT INTO agent_days
+SELECT * FROM agent_time(
+    to_timestamp($lo * 86400), to_timestamp($upto * 86400), NULL,
+    to_timestamp($lo * 86400 - talk_reach() - 1))
+ORDER BY day, pbx, interface, reason"""
+_REACH = """
+SELECT coalesce(max(epoch_us(answered_at) - epoch_us(entered_at)) / 1e6 + max(talk_s), 0)
+FROM queue_calls
+WHERE outcome = 'answered' AND answered_at IS NOT NULL
+  AND ($lo IS NULL OR entered_at >= to_timestamp($lo * 86400))
+  AND entered_at < to_timestamp($upto * 86400)"""
+_STATE = """
+INSERT INTO agent_days_state
+SELECT $upto, $key, (SELECT count(*) FROM member_states), (SELECT count(*) FROM queue_calls),
+       $reach"""
+_COUNTS = """
+SELECT (SELECT max(states_n) FROM agent_days_state), (SELECT max(calls_n) FROM agent_days_state),
+       (SELECT count(*) FROM member_states), (SELECT count(*) FROM queue_calls)"""

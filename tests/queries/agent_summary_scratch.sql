@@ -1,0 +1,116 @@
+-- The reference for queries/agent_summary.sql (tests/storage/test_agent_days.py): the same
+-- query with every range folded whole from member_changes by agent_time, no whole days read
+-- from agent_days, every talk read.
+-- title: Agent summary
+-- definition: One row per agent (queue member name) in the chosen queues. answered,
+--   talk_total_s and talk_avg_s cover the answered stays that entered in the range; aht_s =
+--   talk_avg_s until wrap-up is recorded. ring_attempts counts the times the agent was rung
+--   (ring_attempts rows started in the range), ring_noanswer those it let ring out
+--   (RINGNOANSWER). Presence comes from member_states, a changelog: each row's state holds
+--   from its since (never before a row written earlier for the same member) until the next
+--   row of the same PBX, queue and interface, the last one until now; clipped to the range.
+--   Per device (PBX and interface), across queues so that nothing is counted twice: logged in
+--   while a member of at least one queue (static members always are); paused while paused in
+--   every queue it is a member of (a pause in some queues only leaves it taking calls from
+--   the others). logged_in_s and pause_s measure those times, unpaused_s = logged_in_s -
+--   pause_s, pause_by_reason_s splits pause_s by reason (the reason of the newest pause row;
+--   '' for a pause without one). occupancy_pct = observed talk / unpaused_s (QueueMetrics'
+--   convention as our brief states it: talk over logged-in time less pauses), where observed
+--   talk is the time in the range during which the agent talked on an answered stay of the
+--   chosen queues ([answered_at, answered_at + talk_s), whenever it entered) and was seen
+--   logged in, so talk taken while no presence was known never inflates it. The presence
+--   columns are NULL for an agent of whom no state is known in the range; a rate whose
+--   denominator is 0 is NULL. agents keeps the rows of the named agents only (it narrows the
+--   table, not what each row counts).
+-- params: start, end (timestamps, optional: [start, end)), queues (list of queue names,
+--   optional: all), agents (list of agent names, optional: all)
+WITH p AS (
+    SELECT CAST($start AS TIMESTAMPTZ) AS t0,
+           CAST($end AS TIMESTAMPTZ) AS t1,
+           CAST($queues AS VARCHAR[]) AS queues,
+           now() AS now_at
+),
+calls AS (
+    SELECT c.agent,
+           count(*) AS answered,
+           coalesce(sum(c.talk_s), 0) AS talk_total_s,
+           avg(c.talk_s) AS talk_avg_s
+    FROM queue_calls AS c, p
+    WHERE c.outcome = 'answered' AND c.agent IS NOT NULL
+      -- Bounds compared with the parameters themselves (constants once bound), not with p's
+      -- columns, so that DuckDB skips the row groups outside the range (zone maps).
+      AND ($start IS NULL OR c.entered_at >= CAST($start AS TIMESTAMPTZ))
+      AND ($end IS NULL OR c.entered_at < CAST($end AS TIMESTAMPTZ))
+      AND (p.queues IS NULL OR list_contains(p.queues, c.queue))
+    GROUP BY c.agent
+),
+rings AS (
+    SELECT r.agent,
+           count(*) AS ring_attempts,
+           count(*) FILTER (WHERE r.result = 'noanswer') AS ring_noanswer
+    FROM ring_attempts AS r, p
+    WHERE r.agent IS NOT NULL
+      AND ($start IS NULL OR r.started_at >= CAST($start AS TIMESTAMPTZ))
+      AND ($end IS NULL OR r.started_at < CAST($end AS TIMESTAMPTZ))
+      AND (p.queues IS NULL OR list_contains(p.queues, r.queue))
+    GROUP BY r.agent
+),
+device_time AS (
+    -- The reference: the whole range folded from member_changes, every talk read.
+    SELECT pbx, interface, reason, logged_in_s, pause_s, talk_s
+    FROM agent_time($start, $end, $queues, NULL)
+),
+names AS (
+    -- A device is named by its chosen memberships' newest name (member_heads, kept with
+    -- member_changes).
+    SELECT h.pbx, h.interface, coalesce(arg_max(h.member_name, h.name_seq), h.interface) AS agent
+    FROM member_heads AS h, p
+    WHERE p.queues IS NULL OR list_contains(p.queues, h.queue)
+    GROUP BY h.pbx, h.interface
+),
+presence AS (
+    SELECT n.agent, sum(d.logged_in_s) AS logged_in_s, sum(d.pause_s) AS pause_s,
+           sum(d.talk_s) AS talk_s
+    FROM device_time AS d
+    JOIN names AS n USING (pbx, interface)
+    GROUP BY n.agent
+),
+pause_reasons AS (
+    SELECT agent, map_from_entries(list((reason, secs) ORDER BY reason)) AS pause_by_reason_s
+    FROM (
+        SELECT n.agent, d.reason, sum(d.pause_s) AS secs
+        FROM device_time AS d
+        JOIN names AS n USING (pbx, interface)
+        WHERE d.reason IS NOT NULL
+        GROUP BY n.agent, d.reason
+    )
+    GROUP BY agent
+),
+everyone AS (
+    SELECT agent FROM calls
+    UNION
+    SELECT agent FROM rings
+    UNION
+    SELECT agent FROM presence
+)
+SELECT e.agent,
+       coalesce(c.answered, 0) AS answered,
+       coalesce(c.talk_total_s, 0) AS talk_total_s,
+       c.talk_avg_s,
+       c.talk_avg_s AS aht_s,
+       coalesce(r.ring_attempts, 0) AS ring_attempts,
+       coalesce(r.ring_noanswer, 0) AS ring_noanswer,
+       pr.logged_in_s,
+       pr.pause_s,
+       pr.logged_in_s - pr.pause_s AS unpaused_s,
+       100.0 * pr.talk_s / nullif(pr.logged_in_s - pr.pause_s, 0)
+           AS occupancy_pct,
+       CASE WHEN pr.agent IS NOT NULL
+            THEN coalesce(pa.pause_by_reason_s, MAP {}) END AS pause_by_reason_s
+FROM everyone AS e
+LEFT JOIN calls AS c USING (agent)
+LEFT JOIN rings AS r USING (agent)
+LEFT JOIN presence AS pr USING (agent)
+LEFT JOIN pause_reasons AS pa USING (agent)
+WHERE CAST($agents AS VARCHAR[]) IS NULL OR list_contains(CAST($agents AS VARCHAR[]), e.agent)
+ORDER BY e.agent

@@ -1,0 +1,166 @@
+"""agent_days (storage/agent_days.py) stays equal to its recomputation from scratch, and
+agent_summary reading whole days from it equals the same summary folded over the whole range.
+
+As tests/storage/test_member_changes.py does for member_changes: after writes through every
+path (the writer's member rows and stays in batches, stays entered days ago written late, a
+queue_log import and its rewrite, a queue_log backfill of stays, a rename, a file written
+without the table) agent_days equals `agent_days.rebuild`; and for ranges cut anywhere (UTC
+days, local days of +5:45 and -3:30, mid-day to mid-day, a partial day, today, open ends,
+queue and agent subsets) queries/agent_summary.sql returns what
+tests/queries/agent_summary_scratch.sql (every range folded from member_changes, every talk
+read) returns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import queries
+from storage import agent_days
+from storage.backfill import backfill_file
+from storage.store import Store
+from tests.storage.test_member_changes import DAY, _members, _talks
+
+SCRATCH_SQL = Path(__file__).parents[1] / "queries" / "agent_summary_scratch.sql"
+_ROWS = "SELECT * FROM agent_days ORDER BY pbx, interface, day, reason"
+_STATE = "SELECT upto_day, names_key, states_n, calls_n FROM agent_days_state"
+
+
+def _tables(store: Store) -> None:
+    """agent_days (and its state) equal their recomputation from scratch."""
+    con = store.cursor()
+    stored, state = con.execute(_ROWS).df(), con.execute(_STATE).fetchall()
+    con.execute("BEGIN TRANSACTION")
+    agent_days.rebuild(con)
+    fresh, fresh_state = con.execute(_ROWS).df(), con.execute(_STATE).fetchall()
+    con.execute("ROLLBACK")
+    assert len(fresh) > 0
+    pd.testing.assert_frame_equal(stored, fresh, check_exact=False, rtol=1e-9)
+    assert state == fresh_state
+    assert not agent_days.stale(con)
+
+
+def test_writer_batches_keep_the_days_equal(store: Store) -> None:
+    members, talks = _members(2000), _talks(300)
+    for i, row in enumerate(members):
+        store.put(row)
+        if i % 200 == 0:
+            store.put(talks[i // 10])
+            store.flush()
+            _tables(store)
+    for stay in talks:  # stays of days ago, written late
+        store.put(stay)
+    store.flush()
+    _tables(store)
+
+
+def test_a_rename_moves_the_talk(store: Store) -> None:
+    members = _members(1500)
+    for row in members:
+        store.put(row)
+    for stay in _talks(200):
+        store.put(stay)
+    store.flush()
+    _tables(store)
+    # Bob's device now answers to Zed: its talk (Bob's stays) is no longer its own.
+    bob = next(m for m in members if m.member_name == "Bob")
+    store.put(replace(bob, member_name="Zed", since=bob.since + timedelta(days=30)))
+    store.flush()
+    _tables(store)
+
+
+def test_a_queue_log_import_and_backfill_keep_them_equal(store: Store, tmp_path: Path) -> None:
+    for row in _members(400):
+        store.put(row)
+    store.flush()
+    t0 = int((DAY - timedelta(days=1)).timestamp())
+    lines = [f"{t0}|MANAGER|support|PJSIP/2|ADDMEMBER|",
+             f"{t0 + 3600}|NONE|support|Bob|PAUSE|Lunch",
+             f"{t0 + 5400}|NONE|support|Bob|UNPAUSE|",
+             f"{t0 + 6000}|c1|support|NONE|ENTERQUEUE||555|1",
+             f"{t0 + 6010}|c1|support|Bob|CONNECT|10|c1.1|3",
+             f"{t0 + 6600}|c1|support|Bob|COMPLETEAGENT|10|590|1",
+             f"{t0 + 7200}|MANAGER|sales|PJSIP/9|ADDMEMBER|"]  # fmt: skip
+    log = tmp_path / "queue_log"
+    log.write_text("\n".join(lines) + "\n")
+    backfill_file(store, log, "p", members={"Bob": "PJSIP/2"})
+    _tables(store)
+
+
+def test_a_file_without_them_gets_them_at_open(tmp_path: Path) -> None:
+    path = tmp_path / "old.duckdb"
+    with Store(path, flush_interval_s=0.05) as store:
+        for row in _members(500):
+            store.put(row)
+        store.flush()
+        store.in_writer(lambda con: con.execute("DROP TABLE agent_days; "
+                                                "DELETE FROM agent_days_state"))  # fmt: skip
+    with Store(path) as store:
+        _tables(store)
+
+
+@pytest.fixture(scope="module")
+def history(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
+    path = tmp_path_factory.mktemp("days") / "callboard.duckdb"
+    with Store(path, flush_interval_s=0.05) as store:
+        for i, row in enumerate(_members(4000, seed=11)):
+            store.put(row)
+            if i % 700 == 0:
+                store.flush()
+        for stay in _talks(300):
+            store.put(stay)
+        store.flush()
+        yield store
+
+
+def _at(days: float, hours: float = 0) -> datetime:
+    return DAY + timedelta(days=days, hours=hours)
+
+
+def _local(day: int, offset: timedelta) -> dict[str, object]:
+    """[day 0:00, day + 2 0:00) in a zone `offset` from UTC."""
+    zone = timezone(offset)
+    start = datetime(DAY.year, DAY.month, DAY.day, tzinfo=zone) + timedelta(days=day)
+    return {"start": start.astimezone(UTC), "end": (start + timedelta(days=2)).astimezone(UTC)}
+
+
+_TODAY = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+CASES = [
+    {"start": _at(1), "end": _at(2)},  # a UTC day
+    {"start": _at(1, 7.25), "end": _at(1, 11.5)},  # part of one
+    {"start": _at(0, 20), "end": _at(2, 4)},  # mid-day to mid-day
+    {"start": _at(-3), "end": _at(4)},
+    {"start": _at(-200), "end": _at(165)},  # a year, into today (live)
+    _local(0, timedelta(hours=5, minutes=45)),
+    _local(1, -timedelta(hours=3, minutes=30)),
+    {"start": _at(1, 6)},  # open ends
+    {"end": _at(1, 6)},
+    {},
+    {"start": _TODAY},  # today
+    {"start": _TODAY - timedelta(days=1, hours=3), "end": _TODAY + timedelta(hours=1)},
+    {"start": _at(0), "end": _at(3), "queues": ["sales"]},  # queue subsets
+    {"start": _at(0, 5), "end": _at(3), "queues": ["support", "sales"]},
+    {"start": _at(0, 3), "end": _at(2, 3), "agents": ["Alice", "PJSIP/4"]},  # agents
+    {"start": _at(0), "end": _at(3), "agents": ["Bob"]},
+    {"start": _at(5), "end": _at(6)},  # after the last row: held states only
+]
+
+
+@pytest.mark.parametrize("params", CASES)
+def test_the_summary_equals_the_fold_over_the_whole_range(
+    history: Store, params: dict[str, object]
+) -> None:
+    con = history.cursor()
+    full = {"start": None, "end": None, "queues": None, "agents": None} | params
+    con.execute("BEGIN TRANSACTION")  # one now() for both
+    new = queries.run("agent_summary", con, **params)
+    old = con.execute(SCRATCH_SQL.read_text(), full).df()
+    con.execute("ROLLBACK")
+    assert len(new) > 0
+    pd.testing.assert_frame_equal(new, old, check_exact=False, rtol=1e-9, atol=1e-6)
