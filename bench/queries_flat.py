@@ -50,6 +50,12 @@ TABLES = {
               FROM (SELECT DISTINCT pbx, queue, interface FROM member_states)) AS k
           USING (pbx, queue, interface)
         ORDER BY m.rowid""",
+    # How long after entering a stay can still be talking (one row), so that occupancy's
+    # talks overlapping a range are read from the stays entered shortly before it on.
+    "flat_reach": """
+        CREATE OR REPLACE TABLE flat_reach AS
+        SELECT max(epoch(answered_at) - epoch(entered_at) + talk_s) + 1 AS reach_s
+        FROM flat_calls WHERE outcome = 'answered'""",
 }
 
 SQL: dict[str, str] = {
@@ -355,6 +361,8 @@ SQL: dict[str, str] = {
                   WHERE f.outcome = 'answered' AND f.answered_at IS NOT NULL AND f.talk_s > 0
                     -- Occupancy's talk is time-based: the talks overlapping the range.
                     AND f.entered_at < $t1
+                    AND f.entered_at >= (SELECT to_timestamp(epoch(CAST($t0 AS TIMESTAMPTZ))
+                                                             - reach_s) FROM flat_reach)
                     AND epoch_us(f.answered_at) + CAST(f.talk_s * 1e6 AS BIGINT)
                         > epoch_us(CAST($t0 AS TIMESTAMPTZ)))
         ),

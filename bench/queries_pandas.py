@@ -47,6 +47,7 @@ class Frames:
     rings: pd.DataFrame  # agent, started_at, result, by started_at
     members: pd.DataFrame  # member_states' presence columns + seq, by seq
     sl: dict[str, float]  # each queue's service-level threshold (queue_thresholds)
+    reach_s: float = 0.0  # how long after entering a stay can still talk (agent_summary)
 
 
 def categories(con: duckdb.DuckDBPyConnection, table: str, columns: tuple[str, ...]) -> str:
@@ -90,7 +91,9 @@ def load(con: duckdb.DuckDBPyConnection) -> Frames:
             "SELECT queue, sl_threshold_s FROM queue_thresholds WHERE pbx IS NOT NULL"
         ).fetchall()
     )
-    return Frames(calls, rings, members, sl)
+    a = calls[calls["outcome"] == "answered"]
+    reach = (a["answered_at"] - a["entered_at"]).dt.total_seconds() + a["talk_s"]
+    return Frames(calls, rings, members, sl, float(reach.max()) + 1 if len(a) else 0.0)
 
 
 def _sl(f: Frames, s: pd.DataFrame) -> pd.Series:
@@ -313,7 +316,8 @@ def agent_summary(f: Frames, t0: datetime, t1: datetime) -> pd.DataFrame:
     ring = (r["result"] == "noanswer").groupby(r["agent"], observed=True)
     presence, reasons, pieces = _presence(f.members, t0, t1)
     # Occupancy's talk is time-based: every answered talk overlapping the range.
-    a = f.calls.iloc[: f.calls["entered_at"].searchsorted(pd.Timestamp(t1))]
+    # (those entered from reach_s before the range on: a binary search, as the others)
+    a = _between(f.calls, "entered_at", t0 - timedelta(seconds=f.reach_s), t1)
     a = a[(a["outcome"] == "answered") & a["agent"].notna()]
     a = a[a["answered_at"] + pd.to_timedelta(a["talk_s"], unit="s") > pd.Timestamp(t0)]
     observed = _observed_talk(a, pieces)

@@ -74,21 +74,16 @@ device_time AS (
     WHERE d.day >= (SELECT a FROM cut) AND d.day < (SELECT b FROM cut)
       AND (SELECT whole FROM cut)
     UNION ALL
-    -- The first edge: [start, a) (or the whole range). A talk overlaps it only when its
-    -- stay entered less than talk_reach() before it.
+    -- The edges: [start, a) and [b, end) (or the whole range, and nothing). A talk overlaps
+    -- an edge only when its stay entered less than talk_reach() before it.
     SELECT pbx, interface, reason, logged_in_s, pause_s, talk_s
     FROM agent_time(
         $start,
         (SELECT CASE WHEN whole THEN to_timestamp(a * 86400) ELSE hi END FROM cut),
-        $queues,
-        (SELECT to_timestamp(epoch(CAST($start AS TIMESTAMPTZ)) - reach) FROM cut))
-    UNION ALL
-    -- The last: [b, end) (empty without whole days).
-    SELECT pbx, interface, reason, logged_in_s, pause_s, talk_s
-    FROM agent_time(
         (SELECT CASE WHEN whole THEN to_timestamp(b * 86400) ELSE hi END FROM cut),
         $end,
         $queues,
+        (SELECT to_timestamp(epoch(CAST($start AS TIMESTAMPTZ)) - reach) FROM cut),
         (SELECT to_timestamp(CASE WHEN whole THEN b * 86400 ELSE epoch(hi) END - reach)
          FROM cut))
 ),

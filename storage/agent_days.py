@@ -135,8 +135,9 @@ _DELETE = "DELETE FROM agent_days WHERE $lo IS NULL OR day >= $lo"
 _INSERT = """
 INSERT INTO agent_days
 SELECT * FROM agent_time(
-    to_timestamp($lo * 86400), to_timestamp($upto * 86400), NULL,
-    to_timestamp($lo * 86400 - talk_reach() - 1))
+    to_timestamp($lo * 86400), to_timestamp($upto * 86400),
+    'infinity'::TIMESTAMPTZ, 'infinity'::TIMESTAMPTZ,  -- (no second range)
+    NULL, to_timestamp($lo * 86400 - talk_reach() - 1), 'infinity'::TIMESTAMPTZ)
 ORDER BY day, pbx, interface, reason"""
 _REACH = """
 SELECT coalesce(max(epoch_us(answered_at) - epoch_us(entered_at)) / 1e6 + max(talk_s), 0)

@@ -600,87 +600,92 @@ CREATE OR REPLACE MACRO talk_reach() AS (
            AND entered_at >= coalesce((SELECT to_timestamp(max(upto_day) * 86400)
                                        FROM agent_days_state), '-infinity'::TIMESTAMPTZ))));
 
--- agent_summary's presence in [range_start, range_end) (start NULL: from the first row; end
--- NULL: until now, and never past now) for the chosen queues (NULL: all), per device, UTC day and pause reason,
--- agent_days' columns. The one definition of agent_days' rows and of the query's edge days;
--- talk_from bounds the stays whose talk is read (NULL: all).
-CREATE OR REPLACE MACRO agent_time(range_start, range_end, chosen_queues, talk_from) AS TABLE
+-- agent_summary's presence in two disjoint ranges [start1, end1) and [start2, end2) (a start
+-- NULL: from the first row; an end NULL: until now, and never past now) for the chosen queues
+-- (NULL: all), per device, UTC day and pause reason: agent_days' columns. The one definition
+-- of agent_days' rows and of the query's edge days (two ranges in one fold: the query's
+-- first and last partial days, planned once). talk_from1 and talk_from2 bound the stays whose
+-- talk is read for each range (NULL: all).
+CREATE OR REPLACE MACRO agent_time(start1, end1, start2, end2, chosen_queues, talk_from1,
+                                   talk_from2) AS TABLE
 WITH p AS (
-    SELECT CAST(range_start AS TIMESTAMPTZ) AS t0,
-           CAST(range_end AS TIMESTAMPTZ) AS t1,
-           CAST(chosen_queues AS VARCHAR[]) AS queues,
-           now() AS now_at
+    SELECT CAST(chosen_queues AS VARCHAR[]) AS queues, now() AS now_at
 ),
 spans AS (
-    -- The chosen queues' presence changes that hold some time in [t0, t1) (member_changes is
-    -- stored in order of its rows' end: zone maps skip the changes ended before t0).
-    SELECT c.seq, c.pbx, c.queue, c.interface, c.present, c.paused, c.reason, c.began,
-           c.ended
+    -- The chosen queues' presence changes that hold some time in each range, clipped to it
+    -- (member_changes is stored in order of its rows' end: zone maps skip the changes ended
+    -- before the range; coalesce, not "IS NULL OR", so that a bound read from a table still
+    -- skips them). 'infinity': the row still holds, until now.
+    SELECT 1 AS w, c.seq, c.pbx, c.queue, c.interface, c.present, c.paused, c.reason,
+           greatest(c.began, coalesce(CAST(start1 AS TIMESTAMPTZ), c.began)) AS lo,
+           least(CASE WHEN c.ended = 'infinity' THEN p.now_at ELSE c.ended END,
+                 coalesce(CAST(end1 AS TIMESTAMPTZ), p.now_at)) AS hi
     FROM member_changes AS c, p
     WHERE (p.queues IS NULL OR list_contains(p.queues, c.queue))
-      -- (coalesce, not "IS NULL OR": a bound read from a table still skips row groups)
-      AND c.began < coalesce(range_end, 'infinity'::TIMESTAMPTZ)
-      AND c.ended > coalesce(range_start, '-infinity'::TIMESTAMPTZ)
-),
-clipped AS (
-    SELECT s.seq, s.pbx, s.queue, s.interface, s.present, s.paused, s.reason,
-           greatest(s.began, coalesce(p.t0, s.began)) AS lo,
-           -- 'infinity': the row still holds, until now.
-           least(CASE WHEN s.ended = 'infinity' THEN p.now_at ELSE s.ended END,
-                 coalesce(p.t1, p.now_at)) AS hi
-    FROM spans AS s, p
+      AND c.began < coalesce(CAST(end1 AS TIMESTAMPTZ), 'infinity'::TIMESTAMPTZ)
+      AND c.ended > coalesce(CAST(start1 AS TIMESTAMPTZ), '-infinity'::TIMESTAMPTZ)
+    UNION ALL
+    SELECT 2 AS w, c.seq, c.pbx, c.queue, c.interface, c.present, c.paused, c.reason,
+           greatest(c.began, coalesce(CAST(start2 AS TIMESTAMPTZ), c.began)),
+           least(CASE WHEN c.ended = 'infinity' THEN p.now_at ELSE c.ended END,
+                 coalesce(CAST(end2 AS TIMESTAMPTZ), p.now_at))
+    FROM member_changes AS c, p
+    WHERE (p.queues IS NULL OR list_contains(p.queues, c.queue))
+      AND c.began < coalesce(CAST(end2 AS TIMESTAMPTZ), 'infinity'::TIMESTAMPTZ)
+      AND c.ended > coalesce(CAST(start2 AS TIMESTAMPTZ), '-infinity'::TIMESTAMPTZ)
 ),
 live AS (
-    SELECT * FROM clipped WHERE hi > lo
+    SELECT * FROM spans WHERE hi > lo
 ),
 memberships AS (
     -- Most devices are a member of one chosen queue: their spans are their pieces as they
     -- are. Only the others are cut and matched below.
-    SELECT pbx, interface, count(DISTINCT queue) > 1 AS shared
+    SELECT w, pbx, interface, count(DISTINCT queue) > 1 AS shared
     FROM live
-    GROUP BY pbx, interface
+    GROUP BY w, pbx, interface
 ),
 multi AS (
-    SELECT l.* FROM live AS l JOIN memberships AS m USING (pbx, interface) WHERE m.shared
+    SELECT l.* FROM live AS l JOIN memberships AS m USING (w, pbx, interface) WHERE m.shared
 ),
 cuts AS (
-    SELECT pbx, interface, lo AS cut FROM multi
+    SELECT w, pbx, interface, lo AS cut FROM multi
     UNION
-    SELECT pbx, interface, hi AS cut FROM multi
+    SELECT w, pbx, interface, hi AS cut FROM multi
 ),
 pieces AS (
     -- The device's timeline cut wherever any of its memberships changes state.
-    SELECT pbx, interface, cut AS lo,
-           lead(cut) OVER (PARTITION BY pbx, interface ORDER BY cut) AS hi
+    SELECT w, pbx, interface, cut AS lo,
+           lead(cut) OVER (PARTITION BY w, pbx, interface ORDER BY cut) AS hi
     FROM cuts
 ),
 covered AS (
     -- Each piece against each of the device's memberships: the membership's latest interval
     -- begun by then (an ASOF join, linear where a range join would be quadratic) holds the
     -- piece when it lasts to the piece's end.
-    SELECT g.pbx, g.interface, g.lo, g.hi, s.seq, s.present, s.paused, s.reason
+    SELECT g.w, g.pbx, g.interface, g.lo, g.hi, s.seq, s.present, s.paused, s.reason
     FROM pieces AS g
-    JOIN (SELECT DISTINCT pbx, interface, queue FROM multi) AS m
-      ON m.pbx = g.pbx AND m.interface = g.interface
+    JOIN (SELECT DISTINCT w, pbx, interface, queue FROM multi) AS m
+      ON m.w = g.w AND m.pbx = g.pbx AND m.interface = g.interface
     ASOF JOIN multi AS s
-      ON s.pbx = m.pbx AND s.interface = m.interface AND s.queue = m.queue AND g.lo >= s.lo
+      ON s.w = m.w AND s.pbx = m.pbx AND s.interface = m.interface AND s.queue = m.queue
+     AND g.lo >= s.lo
     WHERE g.hi IS NOT NULL AND s.hi >= g.hi
 ),
 device_time AS (
     -- In epoch microseconds: integer arithmetic, where TIMESTAMPTZ arithmetic goes through
     -- the calendar (ICU), ~50x slower.
-    SELECT pbx, interface, epoch_us(lo) AS lo_us, epoch_us(hi) AS hi_us,
+    SELECT w, pbx, interface, epoch_us(lo) AS lo_us, epoch_us(hi) AS hi_us,
            bool_or(present) AS logged_in,
            coalesce(bool_and(paused) FILTER (WHERE present), false) AS paused,
            arg_max(reason, seq) FILTER (WHERE present AND paused) AS reason
     FROM covered
-    GROUP BY pbx, interface, lo, hi
+    GROUP BY w, pbx, interface, lo, hi
     UNION ALL
     -- The same for a device of one membership: its spans, which never overlap.
-    SELECT l.pbx, l.interface, epoch_us(l.lo), epoch_us(l.hi), l.present,
+    SELECT l.w, l.pbx, l.interface, epoch_us(l.lo), epoch_us(l.hi), l.present,
            l.present AND l.paused, CASE WHEN l.present AND l.paused THEN l.reason END
     FROM live AS l
-    JOIN memberships AS m USING (pbx, interface)
+    JOIN memberships AS m USING (w, pbx, interface)
     WHERE NOT m.shared
 ),
 day_time AS (
@@ -702,56 +707,65 @@ names AS (
     GROUP BY h.pbx, h.interface
 ),
 logged AS (
-    SELECT pbx, interface, lo_us, hi_us FROM device_time WHERE logged_in
+    SELECT w, pbx, interface, lo_us, hi_us FROM device_time WHERE logged_in
 ),
 runs AS (
     -- Each device's logged-in time as maximal runs (a login session, give or take): a run
     -- starts at a logged-in piece that no logged-in piece ends at and ends at the first
     -- such end after it. Hash joins and a small ASOF join, where merging pieces in order
     -- would sort them all.
-    SELECT s.pbx, s.interface, s.lo_us, e.hi_us
+    SELECT s.w, s.pbx, s.interface, s.lo_us, e.hi_us
     FROM (SELECT * FROM logged AS l
           WHERE NOT EXISTS (SELECT 1 FROM logged AS k
-                            WHERE k.pbx = l.pbx AND k.interface = l.interface
+                            WHERE k.w = l.w AND k.pbx = l.pbx AND k.interface = l.interface
                               AND k.hi_us = l.lo_us)) AS s
     ASOF JOIN (SELECT * FROM logged AS l
                WHERE NOT EXISTS (SELECT 1 FROM logged AS k
-                                 WHERE k.pbx = l.pbx AND k.interface = l.interface
-                                   AND k.lo_us = l.hi_us)) AS e
-      ON e.pbx = s.pbx AND e.interface = s.interface AND e.hi_us > s.lo_us
+                                 WHERE k.w = l.w AND k.pbx = l.pbx
+                                   AND k.interface = l.interface AND k.lo_us = l.hi_us)) AS e
+      ON e.w = s.w AND e.pbx = s.pbx AND e.interface = s.interface AND e.hi_us > s.lo_us
 ),
 run_days AS (
     -- Runs and talks (below) both listed per UTC day they touch, so that matching them is a
-    -- hash join on the device and the day.
-    SELECT n.did, r.lo_us, r.hi_us,
+    -- hash join on the range, the device and the day.
+    SELECT r.w, n.did, r.lo_us, r.hi_us,
            unnest(range(r.lo_us // 86400000000, (r.hi_us - 1) // 86400000000 + 1)) AS day
     FROM runs AS r
     JOIN names AS n USING (pbx, interface)
 ),
+talks AS (
+    -- A stay talks after it entered: for each range, none entered after its end, nor so long
+    -- before its start (talk_from) that it had hung up by then.
+    SELECT 1 AS w, c.agent, c.answered_at, c.talk_s
+    FROM queue_calls AS c, p
+    WHERE c.outcome = 'answered' AND c.answered_at IS NOT NULL AND c.talk_s > 0
+      AND c.entered_at < coalesce(CAST(end1 AS TIMESTAMPTZ), 'infinity'::TIMESTAMPTZ)
+      AND c.entered_at >= coalesce(CAST(talk_from1 AS TIMESTAMPTZ), '-infinity'::TIMESTAMPTZ)
+      AND (p.queues IS NULL OR list_contains(p.queues, c.queue))
+    UNION ALL
+    SELECT 2 AS w, c.agent, c.answered_at, c.talk_s
+    FROM queue_calls AS c, p
+    WHERE c.outcome = 'answered' AND c.answered_at IS NOT NULL AND c.talk_s > 0
+      AND c.entered_at < coalesce(CAST(end2 AS TIMESTAMPTZ), 'infinity'::TIMESTAMPTZ)
+      AND c.entered_at >= coalesce(CAST(talk_from2 AS TIMESTAMPTZ), '-infinity'::TIMESTAMPTZ)
+      AND (p.queues IS NULL OR list_contains(p.queues, c.queue))
+),
 talk_days AS (
-    SELECT n.did, t.lo_us, t.hi_us,
+    SELECT t.w, n.did, t.lo_us, t.hi_us,
            unnest(range(t.lo_us // 86400000000, (t.hi_us - 1) // 86400000000 + 1)) AS day
-    FROM (
-        SELECT c.agent, epoch_us(c.answered_at) AS lo_us,
-               epoch_us(c.answered_at) + CAST(c.talk_s * 1e6 AS BIGINT) AS hi_us
-        FROM queue_calls AS c, p
-        WHERE c.outcome = 'answered' AND c.answered_at IS NOT NULL AND c.talk_s > 0
-          -- A stay talks after it entered: none entered after hi, nor (talk_from) so long
-          -- before lo that it had hung up by then.
-          AND c.entered_at < coalesce(range_end, 'infinity'::TIMESTAMPTZ)
-          AND c.entered_at >= coalesce(talk_from, '-infinity'::TIMESTAMPTZ)
-          AND (p.queues IS NULL OR list_contains(p.queues, c.queue))
-    ) AS t
+    FROM (SELECT w, agent, epoch_us(answered_at) AS lo_us,
+                 epoch_us(answered_at) + CAST(talk_s * 1e6 AS BIGINT) AS hi_us
+          FROM talks) AS t
     JOIN names AS n USING (agent)
 ),
 device_talk AS (
-    -- Observed talk: each talk's overlap with its devices' logged-in runs (already clipped
-    -- to [lo, hi) and to now), day by day so that nothing counts twice.
+    -- Observed talk: each talk's overlap with its devices' logged-in runs in the same range
+    -- (already clipped to it and to now), day by day so that nothing counts twice.
     SELECT t.did, t.day,
            sum(greatest(least(t.hi_us, r.hi_us, (t.day + 1) * 86400000000)
                         - greatest(t.lo_us, r.lo_us, t.day * 86400000000), 0)) / 1e6 AS talk_s
     FROM talk_days AS t
-    JOIN run_days AS r ON r.did = t.did AND r.day = t.day
+    JOIN run_days AS r ON r.w = t.w AND r.did = t.did AND r.day = t.day
     GROUP BY t.did, t.day
 )
 SELECT pbx, interface, day, reason, sum(logged_in_s) AS logged_in_s, sum(pause_s) AS pause_s,

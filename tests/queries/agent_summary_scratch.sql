@@ -58,7 +58,8 @@ rings AS (
 device_time AS (
     -- The reference: the whole range folded from member_changes, every talk read.
     SELECT pbx, interface, reason, logged_in_s, pause_s, talk_s
-    FROM agent_time($start, $end, $queues, NULL)
+    FROM agent_time($start, $end, 'infinity'::TIMESTAMPTZ, 'infinity'::TIMESTAMPTZ, $queues,
+                    NULL, 'infinity'::TIMESTAMPTZ)
 ),
 names AS (
     -- A device is named by its chosen memberships' newest name (member_heads, kept with
