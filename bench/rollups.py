@@ -11,7 +11,12 @@ Then the same for member rows (agent_summary's member_changes, storage/member_ch
 batches of the last day's member_states rows appended anew (later), each committed as the
 writer commits it, then folded by `member_changes.catch_up` in its own transaction, as the
 writer does; median milliseconds of each.
-Results: README.md, "Rollups".
+Then agent_days (storage/agent_days.py): what its refresh adds to a batch that touched no
+day before today (the writer's usual batch), one that touched yesterday (a stay entered
+before midnight written after it; the first batch of a day), the last week, and the rebuild
+at open. The stays above entered in the history's last day, weeks before today: their
+refresh includes recomputing every day since (late stays).
+Results: README.md, "Rollups" and "agent_summary: whole days from agent_days".
 """
 
 from __future__ import annotations
@@ -27,12 +32,13 @@ import statistics
 import tempfile
 import time
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
 import duckdb
 
 from bench.queries import machine
 from collectors.rows import MemberState, QueueCall
-from storage import member_changes, rollups
+from storage import agent_days, member_changes, rollups
 from storage.store import apply_schema, to_arrow
 
 INSERT = "INSERT INTO queue_calls SELECT * FROM batch"
@@ -121,8 +127,33 @@ def main() -> int:
             written = statistics.median(r[0] for r in runs)
             folded = statistics.median(r[1] for r in runs)
             print(f"| {size} | {written:.1f} | {folded:.1f} |")
+        print("\n| agent_days refresh | ms |")
+        print("|---|--:|")
+        today = con.execute("SELECT max(upto_day) FROM agent_days_state").fetchone()
+        upto = datetime.fromtimestamp(int(today[0] if today else 0) * 86400, UTC)
+        cases: list[tuple[str, datetime | str | None, int]] = [
+            ("no day before today", None, args.runs),
+            ("yesterday", upto - timedelta(days=1), args.runs),
+            ("the last 7 days", upto - timedelta(days=7), 5),
+            ("rebuild (at open)", "all", 1),
+        ]
+        for label, since, n in cases:
+            ms = statistics.median(days_ms(con, since) for _ in range(n))
+            print(f"| {label} | {ms:.1f} |")
         con.close()
     return 0
+
+
+def days_ms(con: duckdb.DuckDBPyConnection, since: datetime | str | None) -> float:
+    """One agent_days refresh (rolled back: every run starts from the same file)."""
+    began = time.perf_counter()
+    con.execute("BEGIN TRANSACTION")
+    if since == "all":
+        agent_days.rebuild(con)
+    else:
+        agent_days.refresh(con, since if isinstance(since, datetime) else None)
+    con.execute("ROLLBACK")
+    return (time.perf_counter() - began) * 1000
 
 
 if __name__ == "__main__":

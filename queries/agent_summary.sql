@@ -95,21 +95,28 @@ names AS (
     WHERE p.queues IS NULL OR list_contains(p.queues, h.queue)
     GROUP BY h.pbx, h.interface
 ),
-presence AS (
-    SELECT n.agent, sum(d.logged_in_s) AS logged_in_s, sum(d.pause_s) AS pause_s,
-           sum(d.talk_s) AS talk_s
-    FROM device_time AS d
+named AS (
+    -- Summed per device and reason first (a year: ~1k rows, not every device-day), then named.
+    SELECT n.agent, d.*
+    FROM (SELECT pbx, interface, reason, sum(logged_in_s) AS logged_in_s,
+                 sum(pause_s) AS pause_s, sum(talk_s) AS talk_s
+          FROM device_time
+          GROUP BY pbx, interface, reason) AS d
     JOIN names AS n USING (pbx, interface)
-    GROUP BY n.agent
+),
+presence AS (
+    SELECT agent, sum(logged_in_s) AS logged_in_s, sum(pause_s) AS pause_s,
+           sum(talk_s) AS talk_s
+    FROM named
+    GROUP BY agent
 ),
 pause_reasons AS (
     SELECT agent, map_from_entries(list((reason, secs) ORDER BY reason)) AS pause_by_reason_s
     FROM (
-        SELECT n.agent, d.reason, sum(d.pause_s) AS secs
-        FROM device_time AS d
-        JOIN names AS n USING (pbx, interface)
-        WHERE d.reason IS NOT NULL
-        GROUP BY n.agent, d.reason
+        SELECT agent, reason, sum(pause_s) AS secs
+        FROM named
+        WHERE reason IS NOT NULL
+        GROUP BY agent, reason
     )
     GROUP BY agent
 ),
