@@ -14,7 +14,9 @@ N` the store first holds N collector member rows dated after the file (history i
 the collector ran): the import then rewrites the changelog once (storage/presence.py), and the
 run says how long the whole import took with it. With `--both` each run also times the import
 with every line folded in Python (`fast=False`, the path before storage/queue_log_fast.py),
-alternating, so that both see the same machine load. Results: README.md.
+alternating, so that both see the same machine load. With `--baseline DIR` each run also
+imports the same file with the code of another checkout (e.g. a `git archive main` copy), in a
+subprocess, alternating, and prints each process's CPU seconds too. Results: README.md.
 """
 
 from __future__ import annotations
@@ -29,7 +31,9 @@ import inspect
 import os
 import random
 import statistics
+import subprocess
 import tempfile
+import time
 from collections.abc import Iterator
 
 from storage.backfill import backfill_file
@@ -97,6 +101,7 @@ def main() -> None:
     p.add_argument("--runs", type=int, default=3)
     p.add_argument("--ami-rows", type=int, default=0)
     p.add_argument("--both", action="store_true", help="also time the pure Python fold")
+    p.add_argument("--baseline", type=Path, help="also time this checkout's import")
     a = p.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         log = Path(tmp) / "queue_log"
@@ -109,23 +114,55 @@ def main() -> None:
         rates: dict[str, list[float]] = {}
         paths = ("fast", "python") if a.both else ("fast",)
         for run in range(a.runs):
+            if a.baseline is not None:
+                rate = _baseline(a.baseline, log, Path(tmp) / f"run{run}baseline.duckdb")
+                rates.setdefault("baseline", []).append(rate)
             for path in paths:
                 if path == "python":
                     kwargs["fast"] = False
                 else:
                     kwargs.pop("fast", None)
+                cpu = time.process_time()
                 with Store(Path(tmp) / f"run{run}{path}.duckdb") as store:
                     if a.ami_rows:
                         store.in_writer(lambda con: con.execute(_AMI_ROWS, {"n": a.ami_rows}))
                     report = backfill_file(store, log, "bench", **kwargs)  # type: ignore[arg-type]
                     rows = store.cursor().execute("SELECT count(*) FROM member_states").fetchall()
                 rates.setdefault(path, []).append(report.lines_per_s)
+                cpu = time.process_time() - cpu
                 print(f"run {run} {path}: {report.lines:,} lines in {report.seconds:.2f} s = "
-                      f"{report.lines_per_s:,.0f} lines/s; {report.calls_added:,} calls, "
+                      f"{report.lines_per_s:,.0f} lines/s; {cpu:.2f} s CPU; "
+                      f"{report.calls_added:,} calls, "
                       f"{rows[0][0]:,} member_states rows; load {os.getloadavg()[0]:.1f}",
                       flush=True)  # fmt: skip
         for path, r in rates.items():
             print(f"median {path}: {statistics.median(r):,.0f} lines/s")
+
+
+# One import by another checkout's code (its own process: its modules, not these).
+_CHILD = """
+import sys, time
+sys.path.insert(0, sys.argv[1])
+from pathlib import Path
+from storage.backfill import backfill_file
+from storage.store import Store
+members = {f"Agent{n:03d}": f"PJSIP/{1000 + n}" for n in range(100)}
+cpu = time.process_time()
+with Store(Path(sys.argv[3])) as store:
+    r = backfill_file(store, Path(sys.argv[2]), "bench", members=members)
+print(r.lines, r.seconds, r.lines_per_s, time.process_time() - cpu)
+"""
+
+
+def _baseline(tree: Path, log: Path, db: Path) -> float:
+    out = subprocess.run(
+        [sys.executable, "-c", _CHILD, str(tree.resolve()), str(log), str(db)],
+        capture_output=True, text=True, check=True, cwd=tree,
+    ).stdout.split()[-4:]  # fmt: skip
+    lines, seconds, rate, cpu = int(out[0]), float(out[1]), float(out[2]), float(out[3])
+    print(f"baseline: {lines:,} lines in {seconds:.2f} s = {rate:,.0f} lines/s; "
+          f"{cpu:.2f} s CPU; load {os.getloadavg()[0]:.1f}", flush=True)  # fmt: skip
+    return rate
 
 
 # Collector rows after the file (it covers at most a few years from START): 100 agents in 2
