@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import duckdb
 
@@ -34,34 +34,62 @@ _COLUMNS = ["pbx", "interface", "day", "reason", "logged_in_s", "pause_s", "talk
 
 
 def refresh(
-    con: duckdb.DuckDBPyConnection, since: datetime | None = None, everything: bool = False
+    con: duckdb.DuckDBPyConnection,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    everything: bool = False,
 ) -> None:
     """Bring agent_days up to date inside the caller's transaction: recompute the days from
-    the one `since` falls in (the first a write touched: None when it touched none before
-    today), the days the clock has passed since the last refresh, or (`everything`, a
-    rename, no state yet) every day."""
-    state = con.execute("SELECT upto_day, names_key FROM agent_days_state").fetchall()
-    key, upto = _scalar(con, _NAMES_KEY), _scalar(con, _TODAY)
-    lo: int | None = None  # the first day recomputed; None: all
-    if state and not everything and state[0][1] == key:
-        lo = int(state[0][0])
-        if since is not None:
-            lo = min(lo, int(since.timestamp() * 1e6) // DAY_US)
+    the one `since` falls in (the first a write touched: None when it touched none) up to
+    today, or, for stays entered up to `until` (which change talk only: no later than they
+    can still talk, `reach_s`), up to that day; the days the clock has passed since the last
+    refresh; or (`everything`, a rename, no state yet) every day."""
+    state = con.execute("SELECT upto_day, names_key, reach_s FROM agent_days_state").fetchall()
+    key, today = _scalar(con, _NAMES_KEY), _scalar(con, _TODAY)
     started = time.monotonic()
-    if lo is None or lo < upto:
-        params: dict[str, object] = {"lo": lo, "upto": upto}
-        con.execute(_DELETE, {"lo": lo})
-        con.execute(_INSERT, params)
-        reach = _float(con, _REACH, params)
-        if lo is not None:
-            reach = max(reach, _float(con, "SELECT max(reach_s) FROM agent_days_state"))
-    else:
-        reach = _float(con, "SELECT max(reach_s) FROM agent_days_state")
-        upto = int(state[0][0])  # nothing before it changed, and no day has passed
-    con.execute("DELETE FROM agent_days_state")
-    con.execute(_STATE, {"upto": upto, "key": key, "reach": reach})
-    if lo is None:
+    # A rename, or the clock set back past the kept days: everything again.
+    if everything or not state or state[0][1] != key or int(state[0][0]) > today:
+        _recompute(con, None, today)
+        con.execute("DELETE FROM agent_days_state")
+        con.execute(_STATE, {"upto": today, "key": key, "reach": _reach(con, None, today)})
         log.info("agent_days rebuilt in %.1f s", time.monotonic() - started)
+        return
+    kept, reach = int(state[0][0]), float(state[0][2])
+    spans: list[tuple[int, int]] = []
+    if since is not None:
+        first = _day(since)
+        last = kept
+        if until is not None:
+            # The stays' own reach too: they are not in reach_s yet.
+            reach = max(reach, _reach(con, first, _day(until) + 1))
+            last = min(kept, _day(until + timedelta(seconds=reach)) + 1)
+        if first < last:
+            spans.append((first, last))
+    if kept < today:
+        spans.append((kept, today))
+    if len(spans) == 2 and spans[0][1] >= spans[1][0]:
+        spans = [(min(spans[0][0], spans[1][0]), today)]
+    for lo, hi in spans:
+        _recompute(con, lo, hi)
+        reach = max(reach, _reach(con, lo, hi))
+    if spans or since is not None:
+        con.execute("DELETE FROM agent_days_state")
+        con.execute(_STATE, {"upto": max(kept, today), "key": key, "reach": reach})
+
+
+def _day(t: datetime) -> int:
+    return int(t.timestamp() * 1e6) // DAY_US
+
+
+def _recompute(con: duckdb.DuckDBPyConnection, lo: int | None, hi: int) -> None:
+    """The days [lo, hi) (lo None: every day before hi) from scratch."""
+    con.execute(_DELETE, {"lo": lo, "hi": hi})
+    con.execute(_INSERT, {"lo": lo, "upto": hi})
+
+
+def _reach(con: duckdb.DuckDBPyConnection, lo: int | None, hi: int) -> float:
+    """reach_s of the stays entered in the days [lo, hi)."""
+    return _float(con, _REACH, {"lo": lo, "upto": hi})
 
 
 def rebuild(con: duckdb.DuckDBPyConnection) -> None:
@@ -129,7 +157,7 @@ _NAMES_KEY = """
 SELECT coalesce(hash(list((pbx, interface, agent) ORDER BY pbx, interface)), 0)
 FROM (SELECT pbx, interface, coalesce(arg_max(member_name, name_seq), interface) AS agent
       FROM member_heads GROUP BY pbx, interface)"""
-_DELETE = "DELETE FROM agent_days WHERE $lo IS NULL OR day >= $lo"
+_DELETE = "DELETE FROM agent_days WHERE ($lo IS NULL OR day >= $lo) AND day < $hi"
 # In day order (zone maps: a range skips the other days). The talks read are those entered
 # since the first day less how long a stay entered before it may talk (talk_reach()).
 _INSERT = """

@@ -107,9 +107,10 @@ def _refresh_buckets(con: duckdb.DuckDBPyConnection, first: datetime, last: date
         params = {"lo": _floor(first, r.width), "hi": _floor(last, r.width) + r.width}
         con.execute(r.delete, params)
         con.execute(r.insert, params)
-    # Their talk, in the presence per day (storage/agent_days.py): from the day the first of
-    # them entered.
-    agent_days.refresh(con, first)
+    # Their talk, in the presence per day (storage/agent_days.py): the days from the first
+    # of them entered to the last can still talk in (not every day up to today: an import
+    # of old stays into a store with later days).
+    agent_days.refresh(con, first, last)
 
 
 def _refresh_callers(con: duckdb.DuckDBPyConnection, lo: datetime, hi: datetime) -> None:
