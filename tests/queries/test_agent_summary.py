@@ -183,3 +183,27 @@ def test_rows_that_restate_a_state_count_as_before(store: Store) -> None:
     assert zoe["pause_s"] == 1800.0
     assert zoe["pause_by_reason_s"] == {"Break": 1200.0, "Lunch": 600.0}
     assert zoe["occupancy_pct"] == pytest.approx(100 * 600 / 6000)
+
+
+def test_talk_straddling_the_range_counts_for_its_part_inside(day: Store) -> None:
+    # Occupancy's talk is time-based: a call counts for the part of its talk inside the range,
+    # whenever it entered (talk_total_s still counts the stays that entered in the range).
+    # S1 (Alice) entered 08:00:00, answered 08:00:05, talked 100 s: until 08:01:45.
+    con = day.cursor()
+    cols = ["agent", "answered", "talk_total_s", "logged_in_s", "pause_s", "occupancy_pct"]
+    # 08:01-08:07 (360 s): S1 entered before it; its talk 08:01:00-08:01:45 = 45 s is inside.
+    # Alice logged in and unpaused all of it: 45 / 360. Bob (S2 entered 08:05, answered
+    # 08:05:20) was paused 08:00-08:10: nothing unpaused, occupancy NULL.
+    frame = queries.run("agent_summary", con, start=at("08:01:00"), end=at("08:07:00"))
+    assert_rows(frame[frame["agent"].isin(["Alice", "Bob"])][cols], [
+        {"agent": "Alice", "answered": 0, "talk_total_s": 0.0, "logged_in_s": 360.0,
+         "pause_s": 0.0, "occupancy_pct": 100 * 45 / 360},
+        {"agent": "Bob", "answered": 1, "talk_total_s": 200.0, "logged_in_s": 360.0,
+         "pause_s": 360.0, "occupancy_pct": NAN},
+    ])  # fmt: skip
+    # 07:50-08:01 (660 s): S1 entered in it; of its talk only 08:00:05-08:01:00 = 55 s is.
+    frame = queries.run("agent_summary", con, start=at("07:50:00"), end=at("08:01:00"))
+    assert_rows(frame[frame["agent"] == "Alice"][cols], [
+        {"agent": "Alice", "answered": 1, "talk_total_s": 100.0, "logged_in_s": 660.0,
+         "pause_s": 0.0, "occupancy_pct": 100 * 55 / 660},
+    ])  # fmt: skip
