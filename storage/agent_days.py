@@ -30,7 +30,12 @@ log = logging.getLogger(__name__)
 
 TABLES = ("agent_days", "agent_days_state")
 DAY_US = 86_400_000_000
-_COLUMNS = ["pbx", "interface", "day", "reason", "logged_in_s", "pause_s", "talk_s"]
+# agent_time's rows, whose columns agent_days must have (as rollups.reshaped checks its
+# tables against their macros).
+_SHAPE = """
+DESCRIBE SELECT * FROM agent_time(
+    to_timestamp(0), to_timestamp(0), 'infinity'::TIMESTAMPTZ, 'infinity'::TIMESTAMPTZ,
+    NULL, to_timestamp(0), 'infinity'::TIMESTAMPTZ)"""
 
 
 def refresh(
@@ -131,7 +136,7 @@ def drop_reshaped(con: duckdb.DuckDBPyConnection) -> bool:
             "WHERE table_name = 'agent_days' AND table_schema = 'main' ORDER BY ordinal_position"
         ).fetchall()
     ]
-    if not have or have == _COLUMNS:
+    if not have or have == [c[0] for c in con.execute(_SHAPE).fetchall()]:
         return False
     log.info("agent_days has the columns of another version: made again")
     con.execute("DROP TABLE agent_days; DROP TABLE IF EXISTS agent_days_state")

@@ -105,6 +105,17 @@ def test_a_file_without_them_gets_them_at_open(tmp_path: Path) -> None:
         _tables(store)
 
 
+def test_a_table_of_another_version_is_made_again_at_open(tmp_path: Path) -> None:
+    path = tmp_path / "old.duckdb"
+    with Store(path, flush_interval_s=0.05) as store:
+        for row in _members(500):
+            store.put(row)
+        store.flush()
+        store.in_writer(lambda con: con.execute("ALTER TABLE agent_days DROP COLUMN talk_s"))
+    with Store(path) as store:
+        _tables(store)
+
+
 @pytest.fixture(scope="module")
 def history(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
     path = tmp_path_factory.mktemp("days") / "callboard.duckdb"
