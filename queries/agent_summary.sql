@@ -28,28 +28,22 @@ WITH p AS (
            now() AS now_at
 ),
 calls AS (
+    -- Whole UTC days from the rollups, the range's partial edges from the rows (agent_calls_in,
+    -- agent_rings_in: storage/schema.sql).
     SELECT c.agent,
-           count(*) AS answered,
-           coalesce(sum(c.talk_s), 0) AS talk_total_s,
-           avg(c.talk_s) AS talk_avg_s
-    FROM queue_calls AS c, p
-    WHERE c.outcome = 'answered' AND c.agent IS NOT NULL
-      -- Bounds compared with the parameters themselves (constants once bound), not with p's
-      -- columns, so that DuckDB skips the row groups outside the range (zone maps).
-      AND ($start IS NULL OR c.entered_at >= CAST($start AS TIMESTAMPTZ))
-      AND ($end IS NULL OR c.entered_at < CAST($end AS TIMESTAMPTZ))
-      AND (p.queues IS NULL OR list_contains(p.queues, c.queue))
+           whole(sum(c.answered)) AS answered,
+           coalesce(sum(c.talk_sum_s), 0) AS talk_total_s,
+           sum(c.talk_sum_s) / nullif(sum(c.talks), 0) AS talk_avg_s
+    FROM agent_calls_in($start, $end) AS c, p
+    WHERE p.queues IS NULL OR list_contains(p.queues, c.queue)
     GROUP BY c.agent
 ),
 rings AS (
     SELECT r.agent,
-           count(*) AS ring_attempts,
-           count(*) FILTER (WHERE r.result = 'noanswer') AS ring_noanswer
-    FROM ring_attempts AS r, p
-    WHERE r.agent IS NOT NULL
-      AND ($start IS NULL OR r.started_at >= CAST($start AS TIMESTAMPTZ))
-      AND ($end IS NULL OR r.started_at < CAST($end AS TIMESTAMPTZ))
-      AND (p.queues IS NULL OR list_contains(p.queues, r.queue))
+           whole(sum(r.attempts)) AS ring_attempts,
+           whole(sum(r.noanswer)) AS ring_noanswer
+    FROM agent_rings_in($start, $end) AS r, p
+    WHERE p.queues IS NULL OR list_contains(p.queues, r.queue)
     GROUP BY r.agent
 ),
 cut AS (

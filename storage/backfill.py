@@ -17,7 +17,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -243,7 +243,9 @@ def write_new(
                         "FROM py_attempts UNION ALL BY NAME FROM fast_attempts")  # fmt: skip
         con.execute(_NOTED)
         replaced = _count(con, _REPLACED)
+        ring_span: list[datetime | None] = []  # agent_rings' days to recompute
         if replaced:
+            ring_span += _span(con, _REPLACED_RINGS)
             for table in ("ring_attempts", "queue_calls"):
                 con.execute(
                     f"DELETE FROM {table} t USING replaced r WHERE t.source = 'ami' "  # noqa: S608
@@ -254,9 +256,11 @@ def write_new(
                             "fresh USING (pbx, queue, call_id, entered_at)")  # fmt: skip
         con.execute("INSERT INTO ring_attempts SELECT a.* FROM new_attempts a "
                     "SEMI JOIN fresh USING (pbx, queue, call_id)")  # fmt: skip
+        ring_span += _span(con, _FRESH_RINGS)
         con.execute("DROP TABLE fresh; DROP TABLE replaced")
         if added or replaced:  # the buckets of the new stays and of the gap stays they replace
             rollups.refresh_new_calls(con, timedelta(seconds=SAME_STAY_WINDOW_S))
+        rollups.refresh_rings(con, ring_span)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
@@ -272,6 +276,11 @@ def _count(con: duckdb.DuckDBPyConnection, sql: str) -> int:
     return scalar(con, sql, {"window": SAME_STAY_WINDOW_S} if "$window" in sql else None)
 
 
+def _span(con: duckdb.DuckDBPyConnection, sql: str) -> list[datetime | None]:
+    row = con.execute(sql).fetchone()
+    return [row[0], row[1]] if row else []
+
+
 _SAME_STAY = """q.pbx = n.pbx AND q.queue = n.queue AND q.call_id = n.call_id
     AND abs(epoch(q.entered_at) - epoch(n.entered_at)) < $window"""
 # Stays the collector could only close as unknown (a gap) that queue_log knows the end of.
@@ -280,6 +289,14 @@ CREATE TEMP TABLE replaced AS
 SELECT q.pbx, q.queue, q.call_id FROM queue_calls q
 WHERE q.source = 'ami' AND q.outcome = 'unknown'
   AND EXISTS (SELECT 1 FROM new_calls n WHERE {_SAME_STAY})"""  # noqa: S608 (fixed text)
+# When the ring attempts deleted with the gap stays they replace, and those inserted with the
+# fresh stays, started: (first, last), or (None, None).
+_REPLACED_RINGS = """
+SELECT min(t.started_at), max(t.started_at) FROM ring_attempts t
+JOIN replaced r USING (pbx, queue, call_id) WHERE t.source = 'ami'"""
+_FRESH_RINGS = """
+SELECT min(a.started_at), max(a.started_at) FROM new_attempts a
+SEMI JOIN fresh USING (pbx, queue, call_id)"""
 _FRESH = f"""
 CREATE TEMP TABLE fresh AS
 SELECT n.pbx, n.queue, n.call_id, n.entered_at FROM new_calls n

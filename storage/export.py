@@ -51,6 +51,8 @@ PARTITIONED: dict[str, str] = {
     "stay_quarters": "bucket",
     "stay_waits": "bucket",
     "caller_stays": "entered_at",
+    "agent_calls": "bucket",
+    "agent_rings": "bucket",
 }
 # Configuration replaced whole at every start (agents, queue_settings), what the store derives
 # from it (queue_thresholds), and store_gaps (rare, no PBX): one file each.

@@ -2,7 +2,8 @@
 
 The tables and the macros that compute their rows are in storage/schema.sql (`stay_quarters`:
 per UTC quarter-hour, every additive figure; `stay_waits`: per UTC day, the whole-second wait
-histogram). A rollup row is a pure function of the stays of its bucket and of the queues'
+histogram; `agent_calls` and `agent_rings`: per agent and UTC day, answered stays and ring
+attempts). A rollup row is a pure function of the stays of its bucket and of the queues'
 thresholds, so keeping it right is one rule: whoever changes stays recomputes their buckets in
 the same transaction (`refresh`), and a threshold change recomputes everything (`rebuild`).
 `check` rebuilds when the totals disagree with queue_calls (a file written before rollups
@@ -32,7 +33,7 @@ class Rollup:
     table: str
     width: timedelta
     delete: str  # the buckets in [lo, hi)
-    insert: str  # recompute them from the stays, at the stored thresholds
+    insert: str  # recompute them from the rows, at the stored thresholds
 
 
 # Inserts in bucket order, so that zone maps let a range skip the other buckets.
@@ -50,6 +51,20 @@ ROLLUPS = (
         delete="DELETE FROM stay_waits WHERE bucket >= $lo AND bucket < $hi",
         insert="INSERT INTO stay_waits SELECT * FROM stay_waits_of($lo, $hi) ORDER BY bucket",
     ),
+    Rollup(
+        "agent_calls",
+        timedelta(days=1),
+        delete="DELETE FROM agent_calls WHERE bucket >= $lo AND bucket < $hi",
+        insert="INSERT INTO agent_calls SELECT * FROM agent_calls_of($lo, $hi) ORDER BY bucket",
+    ),
+)
+# From the ring attempts, which the collector writes as they ring (before their stay) and the
+# queue_log import with its stays: refreshed where they are written (`refresh_rings`).
+AGENT_RINGS = Rollup(
+    "agent_rings",
+    timedelta(days=1),
+    delete="DELETE FROM agent_rings WHERE bucket >= $lo AND bucket < $hi",
+    insert="INSERT INTO agent_rings SELECT * FROM agent_rings_of($lo, $hi) ORDER BY bucket",
 )
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -102,11 +117,23 @@ def refresh_new_calls(con: duckdb.DuckDBPyConnection, margin: timedelta = timede
         con.execute("DROP TABLE touched")
 
 
+def refresh_rings(con: duckdb.DuckDBPyConnection, started: Iterable[datetime | None]) -> None:
+    """Bring agent_rings up to date with ring attempts just written or deleted, started at
+    `started` (None: none), inside the caller's transaction."""
+    times = [t for t in started if t is not None]
+    if times:
+        _refresh(con, AGENT_RINGS, min(times), max(times))
+
+
+def _refresh(con: duckdb.DuckDBPyConnection, r: Rollup, first: datetime, last: datetime) -> None:
+    params = {"lo": _floor(first, r.width), "hi": _floor(last, r.width) + r.width}
+    con.execute(r.delete, params)
+    con.execute(r.insert, params)
+
+
 def _refresh_buckets(con: duckdb.DuckDBPyConnection, first: datetime, last: datetime) -> None:
     for r in ROLLUPS:
-        params = {"lo": _floor(first, r.width), "hi": _floor(last, r.width) + r.width}
-        con.execute(r.delete, params)
-        con.execute(r.insert, params)
+        _refresh(con, r, first, last)
     # Their talk, in the presence per day (storage/agent_days.py): the days from the first
     # of them entered to the last can still talk in (not every day up to today: an import
     # of old stays into a store with later days).
@@ -171,6 +198,10 @@ _SHAPES = {
                    "DROP TABLE stay_waits"),
     "caller_stays": ("SELECT * FROM caller_stays_of(NULL::TIMESTAMPTZ, NULL::TIMESTAMPTZ)",
                      "DROP TABLE caller_stays"),
+    "agent_calls": ("SELECT * FROM agent_calls_of(NULL::TIMESTAMPTZ, NULL::TIMESTAMPTZ)",
+                    "DROP TABLE agent_calls"),
+    "agent_rings": ("SELECT * FROM agent_rings_of(NULL::TIMESTAMPTZ, NULL::TIMESTAMPTZ)",
+                    "DROP TABLE agent_rings"),
 }  # fmt: skip
 
 
@@ -218,7 +249,7 @@ def rebuild(con: duckdb.DuckDBPyConnection, callers: bool = False) -> None:
     """Recompute every rollup from all the stays (and caller_stays with `callers`: it does not
     depend on thresholds), inside the caller's transaction."""
     started = time.monotonic()
-    for r in ROLLUPS:
+    for r in (*ROLLUPS, AGENT_RINGS):
         con.execute(r.delete, _EVERYTHING)
         con.execute(r.insert, _EVERYTHING)
     if callers:
@@ -234,19 +265,24 @@ def rebuild(con: duckdb.DuckDBPyConnection, callers: bool = False) -> None:
 
 
 def stale(con: duckdb.DuckDBPyConnection) -> bool:
-    """True when a rollup's stay count differs from queue_calls' (stays written by anything
-    but the store, or before rollups existed). Cheap: counts, no grouping by caller; a
-    caller's stays more than CALLER_SPAN apart are not looked for."""
+    """True when a rollup's row count differs from the rows it sums (stays or ring attempts
+    written by anything but the store, or before the rollup existed). Cheap: counts, no
+    grouping by caller; a caller's stays more than CALLER_SPAN apart are not looked for."""
     row = con.execute(_COUNTS).fetchone()
     assert row is not None
-    return bool(row[0] != row[1] or row[2] != row[3])
+    return any(row[i] != row[i + 1] for i in range(0, len(row), 2))
 
 
+# Pairs: the rows, and what a rollup holds of them.
 _COUNTS = """
 SELECT (SELECT count(*) FROM queue_calls),
        (SELECT coalesce(sum(stays), 0) FROM stay_quarters),
        (SELECT count(*) FROM queue_calls WHERE wait_s IS NOT NULL),
-       (SELECT coalesce(sum(stays), 0) FROM stay_waits)"""
+       (SELECT coalesce(sum(stays), 0) FROM stay_waits),
+       (SELECT count(*) FROM queue_calls WHERE outcome = 'answered' AND agent IS NOT NULL),
+       (SELECT coalesce(sum(answered), 0) FROM agent_calls),
+       (SELECT count(*) FROM ring_attempts WHERE agent IS NOT NULL),
+       (SELECT coalesce(sum(attempts), 0) FROM agent_rings)"""
 
 
 def check(con: duckdb.DuckDBPyConnection, force: bool = False) -> bool:

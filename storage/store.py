@@ -30,7 +30,7 @@ from typing import Any, Generic, TypeVar, cast
 import duckdb
 import pyarrow as pa
 
-from collectors.rows import ROW_TYPES, MemberState, QueueCall, QueueParams, Row
+from collectors.rows import ROW_TYPES, MemberState, QueueCall, QueueParams, RingAttempt, Row
 from errors import StoreBusyError, StoreError
 from settings import AgentSettings, QueueSettings
 from storage import agent_days, member_changes, rollups
@@ -339,6 +339,10 @@ class Store:
                 con.unregister("batch")
             if QueueCall in groups:  # the stays' rollup buckets, in the same transaction
                 rollups.refresh(con, cast(list[QueueCall], groups[QueueCall]))
+            if RingAttempt in groups:
+                rollups.refresh_rings(
+                    con, (cast(RingAttempt, a).started_at for a in groups[RingAttempt])
+                )
             if QueueParams in groups:  # a queue's servicelevel may have changed
                 refresh_thresholds(con)
             if gap is not None:

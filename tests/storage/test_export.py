@@ -67,12 +67,14 @@ def test_rerunning_replaces_and_never_duplicates(day: Store, tmp_path: Path) -> 
     con = queries.dataset_connection(out)
     assert con.execute("SELECT count(*) FROM queue_calls").fetchone() == (12,)
     # A stay that ends after midnight is written late: only its day's partitions are
-    # rewritten, of queue_calls and of the two rollups that sum it.
+    # rewritten, of queue_calls and of the three rollups recomputed from its day's stays.
     day.put(call("late", at("23:59:00")))
     day.flush()
     late = export(day.cursor(), out, now=AFTER)
-    assert late.written == 3
-    assert [late.tables[t] for t in ("queue_calls", "stay_quarters", "stay_waits")] == [1, 1, 1]
+    assert late.written == 4
+    assert [
+        late.tables[t] for t in ("queue_calls", "stay_quarters", "stay_waits", "agent_calls")
+    ] == [1, 1, 1, 1]
     con = queries.dataset_connection(out)
     assert con.execute("SELECT count(*) FROM queue_calls").fetchone() == (13,)
 

@@ -67,6 +67,24 @@ def _stays(n: int, seed: int = 7) -> list[QueueCall]:
     return stays
 
 
+def _rings(stays: list[QueueCall], seed: int = 3) -> list[RingAttempt]:
+    """Up to three ring attempts per stay, started from its entering on to ~11 hours later
+    (some the next UTC day), by Alice, Bob or a member without a name."""
+    rnd = random.Random(seed)
+    out: list[RingAttempt] = []
+    for stay in stays:
+        started = stay.entered_at
+        for _ in range(rnd.randint(0, 3)):
+            started += timedelta(seconds=rnd.uniform(1, 40_000))
+            out.append(RingAttempt(
+                pbx=stay.pbx, queue=stay.queue, call_id=stay.call_id,
+                agent=rnd.choice(("Alice", "Bob", None)), interface="PJSIP/1000",
+                started_at=started, ring_s=15.0,
+                result=rnd.choice(("noanswer", "canceled", "answered")), source=stay.source,
+            ))  # fmt: skip
+    return out
+
+
 # Each rollup as stored, and as its macro computes it from all the stays now (caller_stays:
 # as `rollups.rebuild` makes it from scratch, in a transaction rolled back after: its caller
 # figures are computed over its own rows).
@@ -82,6 +100,14 @@ FRESH = {
     "caller_stays": (
         "SELECT * FROM caller_stays ORDER BY ALL",
         "SELECT * FROM caller_stays ORDER BY ALL",
+    ),
+    "agent_calls": (
+        "SELECT * FROM agent_calls ORDER BY ALL",
+        "SELECT * FROM agent_calls_of(range_lo(NULL), range_hi(NULL)) ORDER BY ALL",
+    ),
+    "agent_rings": (
+        "SELECT * FROM agent_rings ORDER BY ALL",
+        "SELECT * FROM agent_rings_of(range_lo(NULL), range_hi(NULL)) ORDER BY ALL",
     ),
 }
 
@@ -104,33 +130,45 @@ def test_writes_in_any_order_and_batch_keep_the_rollups_equal_to_the_stays(
     store: Store,
 ) -> None:
     stays = _stays(3000)
-    random.Random(1).shuffle(stays)  # stays end in any order: a late one reopens its bucket
-    for i, stay in enumerate(stays):
-        store.put(stay)
+    rings = _rings(stays)
+    rows: list[QueueCall | RingAttempt] = [*stays, *rings]
+    # Stays end in any order (a late one reopens its bucket); the collector writes a stay's
+    # ring attempts as they ring, in batches of their own.
+    random.Random(1).shuffle(rows)
+    for i, row in enumerate(rows):
+        store.put(row)
         if i % 500 == 0:
             store.flush()
     store.flush()
     tables = _tables(store)
     assert tables["stay_quarters"]["stays"].sum() == 3000
+    assert tables["agent_rings"]["attempts"].sum() == sum(r.agent is not None for r in rings)
+    assert tables["agent_calls"]["answered"].sum() == sum(
+        s.outcome == "answered" and s.agent is not None for s in stays
+    )
 
 
 def test_a_queue_log_import_that_replaces_gap_stays_refreshes_their_buckets(
     store: Store,
 ) -> None:
     stays = _stays(400)
-    for stay in stays:
-        store.put(stay)
+    rows: list[QueueCall | RingAttempt] = [*stays, *_rings(stays)]
+    for row in rows:
+        store.put(row)
     store.flush()
-    # queue_log knows how the gap stays ended: their replacements enter a second later.
+    # queue_log knows how the gap stays ended: their replacements enter a second later, and
+    # their ring attempts replace the collector's (which started up to hours later).
     known = [
-        replace(s, outcome="abandoned", wait_s=7.0, source="queue_log", gap=False,
-                entered_at=s.entered_at + timedelta(seconds=1))
+        replace(s, outcome="answered", wait_s=7.0, source="queue_log", gap=False,
+                entered_at=s.entered_at + timedelta(seconds=1), agent="Carol")
         for s in stays if s.outcome == "unknown"
     ]  # fmt: skip
-    added, replaced = store.in_writer(lambda con: write_new(con, known, [])) or (0, 0)
+    rings = _rings(known, seed=5)
+    added, replaced = store.in_writer(lambda con: write_new(con, known, rings)) or (0, 0)
     assert added == replaced == len(known) > 0
     tables = _tables(store)
     assert "unknown" not in set(tables["stay_quarters"]["outcome"])
+    assert "Carol" in set(tables["agent_calls"]["agent"])
 
 
 def test_a_changed_threshold_recounts_the_stays_within_it(store: Store) -> None:
@@ -164,7 +202,9 @@ def _old_file(path: Path, change: str) -> bool:
 def test_a_file_without_rollups_gets_them_at_open(tmp_path: Path) -> None:
     # As a file written before rollups existed (or rows written by hand) would be.
     path = tmp_path / "old.duckdb"
-    assert _old_file(path, "DELETE FROM stay_quarters; DELETE FROM stay_waits")
+    assert _old_file(
+        path, "DELETE FROM stay_quarters; DELETE FROM stay_waits; DELETE FROM agent_calls"
+    )
     with Store(path) as store:
         assert not rollups.stale(store.cursor())
         _tables(store)
@@ -274,6 +314,40 @@ def test_totals_count_each_caller_once_as_the_stays_alone_do(
     pd.testing.assert_frame_equal(ours, every_queue, check_exact=False, rtol=1e-9)
 
 
+@pytest.mark.parametrize(("start", "end"), RANGES)
+def test_agent_calls_and_rings_equal_the_rows_for_any_range(
+    store_with_stays: Store, start: datetime | None, end: datetime | None
+) -> None:
+    # agent_summary's counts read through agent_calls and agent_rings (whole UTC days) and
+    # the rows at the edges, against the same counts grouped from the rows alone.
+    con = store_with_stays.cursor()
+    for queues in (None, ["sales"]):
+        params = {**_bounds(start, end), "queues": queues}
+        calls = con.execute(
+            "SELECT agent, count(*) AS answered, coalesce(sum(talk_s), 0) AS talk_total_s, "
+            "avg(talk_s) AS talk_avg_s FROM queue_calls WHERE outcome = 'answered' "
+            "AND agent IS NOT NULL AND entered_at >= $t0 AND entered_at < $t1 "
+            "AND ($queues IS NULL OR list_contains($queues, queue)) GROUP BY agent",
+            params,
+        ).df()
+        rings = con.execute(
+            "SELECT agent, count(*) AS ring_attempts, "
+            "count(*) FILTER (WHERE result = 'noanswer') AS ring_noanswer FROM ring_attempts "
+            "WHERE agent IS NOT NULL AND started_at >= $t0 AND started_at < $t1 "
+            "AND ($queues IS NULL OR list_contains($queues, queue)) GROUP BY agent",
+            params,
+        ).df()
+        expected = calls.merge(rings, on="agent", how="outer").set_index("agent").sort_index()
+        ours = queries.run("agent_summary", con, start=start, end=end, queues=queues)
+        ours = ours.set_index("agent")[list(expected.columns)]
+        ours = ours[(ours.answered > 0) | (ours.ring_attempts > 0)]
+        expected = expected.fillna({"answered": 0, "talk_total_s": 0, "ring_attempts": 0,
+                                    "ring_noanswer": 0})  # fmt: skip
+        assert len(expected) > 0 or start is not None
+        pd.testing.assert_frame_equal(ours, expected, check_exact=False, rtol=1e-9,
+                                      check_dtype=False)  # fmt: skip
+
+
 def test_totals_of_a_range_that_cuts_a_caller_count_its_stays_in_the_range(
     store: Store,
 ) -> None:
@@ -331,8 +405,10 @@ def store_with_stays(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store
             for queue in ("support", "sales"):
                 store.put(QueueParams(pbx, queue, DAY, 20, None, None, None, None, None, None,
                                       None, None, None, None))  # fmt: skip
-        for stay in _stays(4000, seed=11):
-            store.put(stay)
+        stays = _stays(4000, seed=11)
+        rows: list[QueueCall | RingAttempt] = [*stays, *_rings(stays)]
+        for row in rows:
+            store.put(row)
         store.flush()
         store.in_writer(queries_flat.prepare)  # the flat tables of the totals reference
         # flat_sl is per queue (the bench has one PBX): one row per queue, as both say 20 s.
