@@ -34,25 +34,25 @@ WITH p AS (
 -- range, from the rollups (stay_quarters_in, storage/schema.sql). Right for every caller with
 -- one stay; the callers with several are then taken out and counted as callers (below).
 per_stay AS (
-    -- Summed per outcome and shortness first, so that the FILTERed sums pick from a dozen rows
-    -- (each FILTER is evaluated over every row it is given; see queue_summary).
+    -- Summed per outcome and shortness first, so that the conditional sums pick from a dozen
+    -- rows (each is evaluated over every row it is given; CASE, not FILTER: see queue_summary).
     SELECT sum(stays) AS offered,
-           sum(stays) FILTER (WHERE outcome = 'answered') AS answered,
-           sum(stays) FILTER (WHERE outcome = 'abandoned') AS abandoned,
-           sum(stays) FILTER (WHERE outcome = 'timeout') AS timeout,
-           sum(stays) FILTER (WHERE outcome = 'exitempty') AS exitempty,
-           sum(stays) FILTER (WHERE outcome = 'exitwithkey') AS exitwithkey,
-           sum(stays) FILTER (WHERE outcome = 'unknown') AS unknown,
-           sum(stays) FILTER (WHERE short) AS short_abandons,
-           sum(within_sl) FILTER (WHERE outcome = 'answered') AS answered_within_sl,
-           sum(wait_sum_s) FILTER (WHERE outcome = 'answered') AS answered_wait_sum_s,
-           sum(waits) FILTER (WHERE outcome = 'answered') AS answered_waits,
-           sum(talked_sum_s) FILTER (WHERE outcome = 'answered') AS talk_total_s,
-           sum(talks) FILTER (WHERE outcome = 'answered') AS talks
+           sum(CASE WHEN outcome = 'answered' THEN stays END) AS answered,
+           sum(CASE WHEN outcome = 'abandoned' THEN stays END) AS abandoned,
+           sum(CASE WHEN outcome = 'timeout' THEN stays END) AS timeout,
+           sum(CASE WHEN outcome = 'exitempty' THEN stays END) AS exitempty,
+           sum(CASE WHEN outcome = 'exitwithkey' THEN stays END) AS exitwithkey,
+           sum(CASE WHEN outcome = 'unknown' THEN stays END) AS unknown,
+           sum(CASE WHEN short THEN stays END) AS short_abandons,
+           sum(CASE WHEN outcome = 'answered' THEN within_sl END) AS answered_within_sl,
+           sum(CASE WHEN outcome = 'answered' THEN wait_sum_s END) AS answered_wait_sum_s,
+           sum(CASE WHEN outcome = 'answered' THEN waits END) AS answered_waits,
+           sum(CASE WHEN outcome = 'answered' THEN talked_sum_s END) AS talk_total_s,
+           sum(CASE WHEN outcome = 'answered' THEN talks END) AS talks
     FROM (
         SELECT q.outcome, q.short, sum(q.stays) AS stays, sum(q.within_sl) AS within_sl,
                sum(q.wait_sum_s) AS wait_sum_s, sum(q.waits) AS waits,
-               sum(q.talk_sum_s) FILTER (WHERE q.talks > 0) AS talked_sum_s,
+               sum(CASE WHEN q.talks > 0 THEN q.talk_sum_s END) AS talked_sum_s,
                sum(q.talks) AS talks
         FROM stay_quarters_in($start, $end, CAST($sl_s AS DOUBLE),
                               coalesce(CAST($short_abandon_s AS DOUBLE), 5)) AS q, p
@@ -90,39 +90,39 @@ judged AS (
 swapped AS (
     -- Those callers counted as callers (one row each: its first stay), and their stays as
     -- per_stay counted them (each stay a caller), in one pass.
-    SELECT count(*) FILTER (WHERE is_first) AS c_offered,
-           count(*) FILTER (WHERE is_first AND answered) AS c_answered,
-           count(*) FILTER (WHERE is_first AND NOT answered AND last_outcome = 'abandoned')
+    SELECT count(CASE WHEN is_first THEN 1 END) AS c_offered,
+           count(CASE WHEN is_first AND answered THEN 1 END) AS c_answered,
+           count(CASE WHEN is_first AND NOT answered AND last_outcome = 'abandoned' THEN 1 END)
                AS c_abandoned,
-           count(*) FILTER (WHERE is_first AND NOT answered AND last_outcome = 'timeout')
+           count(CASE WHEN is_first AND NOT answered AND last_outcome = 'timeout' THEN 1 END)
                AS c_timeout,
-           count(*) FILTER (WHERE is_first AND NOT answered AND last_outcome = 'exitempty')
+           count(CASE WHEN is_first AND NOT answered AND last_outcome = 'exitempty' THEN 1 END)
                AS c_exitempty,
-           count(*) FILTER (WHERE is_first AND NOT answered AND last_outcome = 'exitwithkey')
+           count(CASE WHEN is_first AND NOT answered AND last_outcome = 'exitwithkey' THEN 1 END)
                AS c_exitwithkey,
-           count(*) FILTER (WHERE is_first AND NOT answered AND last_outcome = 'unknown')
+           count(CASE WHEN is_first AND NOT answered AND last_outcome = 'unknown' THEN 1 END)
                AS c_unknown,
-           count(*) FILTER (WHERE is_first AND NOT answered AND last_outcome = 'abandoned'
-                            AND caller_wait_s < p.short_s) AS c_short_abandons,
-           count(*) FILTER (WHERE is_first AND answered AND caller_wait_s <= sl_s)
+           count(CASE WHEN is_first AND NOT answered AND last_outcome = 'abandoned'
+                            AND caller_wait_s < p.short_s THEN 1 END) AS c_short_abandons,
+           count(CASE WHEN is_first AND answered AND caller_wait_s <= sl_s THEN 1 END)
                AS c_answered_within_sl,
-           coalesce(sum(caller_wait_s) FILTER (WHERE is_first AND answered), 0)
+           coalesce(sum(CASE WHEN is_first AND answered THEN caller_wait_s END), 0)
                AS c_answered_wait_sum_s,
-           count(caller_wait_s) FILTER (WHERE is_first AND answered) AS c_answered_waits,
+           count(CASE WHEN is_first AND answered THEN caller_wait_s END) AS c_answered_waits,
            count(*) AS s_offered,
-           count(*) FILTER (WHERE outcome = 'answered') AS s_answered,
-           count(*) FILTER (WHERE outcome = 'abandoned') AS s_abandoned,
-           count(*) FILTER (WHERE outcome = 'timeout') AS s_timeout,
-           count(*) FILTER (WHERE outcome = 'exitempty') AS s_exitempty,
-           count(*) FILTER (WHERE outcome = 'exitwithkey') AS s_exitwithkey,
-           count(*) FILTER (WHERE outcome = 'unknown') AS s_unknown,
-           count(*) FILTER (WHERE outcome = 'abandoned' AND wait_s < p.short_s)
+           count(CASE WHEN outcome = 'answered' THEN 1 END) AS s_answered,
+           count(CASE WHEN outcome = 'abandoned' THEN 1 END) AS s_abandoned,
+           count(CASE WHEN outcome = 'timeout' THEN 1 END) AS s_timeout,
+           count(CASE WHEN outcome = 'exitempty' THEN 1 END) AS s_exitempty,
+           count(CASE WHEN outcome = 'exitwithkey' THEN 1 END) AS s_exitwithkey,
+           count(CASE WHEN outcome = 'unknown' THEN 1 END) AS s_unknown,
+           count(CASE WHEN outcome = 'abandoned' AND wait_s < p.short_s THEN 1 END)
                AS s_short_abandons,
-           count(*) FILTER (WHERE outcome = 'answered' AND wait_s <= sl_s)
+           count(CASE WHEN outcome = 'answered' AND wait_s <= sl_s THEN 1 END)
                AS s_answered_within_sl,
-           coalesce(sum(wait_s) FILTER (WHERE outcome = 'answered'), 0)
+           coalesce(sum(CASE WHEN outcome = 'answered' THEN wait_s END), 0)
                AS s_answered_wait_sum_s,
-           count(wait_s) FILTER (WHERE outcome = 'answered') AS s_answered_waits
+           count(CASE WHEN outcome = 'answered' THEN wait_s END) AS s_answered_waits
     FROM judged, p
 ),
 counted AS (
