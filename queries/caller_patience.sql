@@ -14,23 +14,22 @@ WITH p AS (
     SELECT CAST($queues AS VARCHAR[]) AS queues
 ),
 ends AS (
-    SELECT c.queue, CAST(ceil(c.wait_s) AS BIGINT) AS s, c.outcome = 'abandoned' AS gave_up
-    FROM queue_calls AS c, p
-    -- Bounds compared with the parameters themselves (constants once bound), not with p's
-    -- columns, so that DuckDB skips the row groups outside the range (zone maps).
-    WHERE ($start IS NULL OR c.entered_at >= CAST($start AS TIMESTAMPTZ))
-      AND ($end IS NULL OR c.entered_at < CAST($end AS TIMESTAMPTZ))
-      AND (p.queues IS NULL OR list_contains(p.queues, c.queue))
-      AND c.outcome IN ('answered', 'abandoned')
-      AND c.wait_s IS NOT NULL
+    -- Whole-second waits from the per-day histogram (stay_waits_in, storage/schema.sql):
+    -- its s is ceil(wait_s), and it counts the abandoned of the unanswered stays apart.
+    SELECT w.queue, CAST(w.wait_whole_s AS BIGINT) AS s,
+           CASE WHEN w.answered THEN w.stays ELSE w.abandoned END AS ended,
+           CASE WHEN w.answered THEN 0 ELSE w.abandoned END AS gave_up
+    FROM stay_waits_in($start, $end) AS w, p
+    WHERE p.queues IS NULL OR list_contains(p.queues, w.queue)
 ),
 per_second AS (
     -- Seconds at which waits ended, and second 0 for every queue (the curve's start).
-    SELECT queue, s AS t_s, count(*) AS ended, count(*) FILTER (WHERE gave_up) AS abandoned_at
+    SELECT queue, s AS t_s, sum(ended) AS ended, sum(gave_up) AS abandoned_at
     FROM ends
     GROUP BY queue, s
+    HAVING sum(ended) > 0
     UNION ALL
-    SELECT DISTINCT queue, 0, 0, 0 FROM ends
+    SELECT DISTINCT queue, 0, 0, 0 FROM ends WHERE ended > 0
 ),
 steps AS (
     SELECT queue, t_s, sum(ended) AS ended, sum(abandoned_at) AS abandoned_at

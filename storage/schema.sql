@@ -300,12 +300,14 @@ LEFT JOIN dumps USING (pbx, queue, call_id)
 GROUP BY ALL;
 
 -- The stays that entered in [lo, hi) counted per PBX, queue, UTC day, answered or not and wait
--- rounded up to the whole second: the histogram of wait percentiles and wait bands (for whole
--- seconds a and b, a < wait_s <= b exactly when a < ceil(wait_s) <= b).
+-- rounded up to the whole second: the histogram of wait percentiles, wait bands (for whole
+-- seconds a and b, a < wait_s <= b exactly when a < ceil(wait_s) <= b) and caller patience
+-- (which counts the abandoned stays of the unanswered apart).
 CREATE OR REPLACE MACRO stay_waits_of(lo, hi, skip_lo := 'infinity'::TIMESTAMPTZ,
                                       skip_hi := 'infinity'::TIMESTAMPTZ) AS TABLE
 SELECT pbx, queue, bucket_floor(entered_at, 86400) AS bucket, outcome = 'answered' AS answered,
-       CAST(ceil(wait_s) AS INTEGER) AS wait_whole_s, count(*) AS stays
+       CAST(ceil(wait_s) AS INTEGER) AS wait_whole_s, count(*) AS stays,
+       count(*) FILTER (WHERE outcome = 'abandoned') AS abandoned
 FROM queue_calls
 WHERE entered_at >= lo AND entered_at < hi AND wait_s IS NOT NULL
   AND NOT (entered_at >= skip_lo AND entered_at < skip_hi)
@@ -341,7 +343,8 @@ CREATE TABLE IF NOT EXISTS stay_waits (
     bucket       TIMESTAMPTZ NOT NULL,
     answered     BOOLEAN NOT NULL,
     wait_whole_s INTEGER NOT NULL,
-    stays        BIGINT NOT NULL
+    stays        BIGINT NOT NULL,
+    abandoned    BIGINT NOT NULL  -- of the stays, those abandoned (caller_patience)
 );
 
 -- A range [start, end) read from a rollup: its whole buckets [q0, q1) from the table, the rest

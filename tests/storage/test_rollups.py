@@ -297,6 +297,31 @@ def test_wait_bands_and_reasons_equal_the_stays_for_any_range(
 
 
 @pytest.mark.parametrize(("start", "end"), RANGES)
+def test_caller_patience_counts_the_waits_the_stays_hold_for_any_range(
+    store_with_stays: Store, start: datetime | None, end: datetime | None
+) -> None:
+    # caller_patience reads whole days from stay_waits: per queue and second, the waits that
+    # ended then and the abandons among them equal those counted from the stays.
+    con = store_with_stays.cursor()
+    raw = con.execute(
+        "SELECT queue, CAST(ceil(wait_s) AS BIGINT) AS t_s, count(*) AS ended, "
+        "count(*) FILTER (WHERE outcome = 'abandoned') AS abandoned_at FROM queue_calls "
+        "WHERE outcome IN ('answered', 'abandoned') AND wait_s IS NOT NULL "
+        "AND entered_at >= $t0 AND entered_at < $t1 GROUP BY ALL",
+        _bounds(start, end),
+    ).df()
+    ours = queries.run("caller_patience", con, start=start, end=end)
+    assert set(ours.queue) == set(raw.queue)
+    ours = ours.assign(ended=ours.at_risk - ours.waiting).set_index(["queue", "t_s"])
+    raw = raw.set_index(["queue", "t_s"]).sort_index()
+    first = ours.loc[raw.index]
+    assert (first.ended.to_numpy() == raw.ended.to_numpy()).all()
+    assert (first.abandoned_at.to_numpy() == raw.abandoned_at.to_numpy()).all()
+    # Only the seconds some wait ended at, and second 0.
+    assert set(ours.index) == set(raw.index) | {(q, 0) for q in raw.index.get_level_values(0)}
+
+
+@pytest.mark.parametrize(("start", "end"), RANGES)
 def test_totals_count_each_caller_once_as_the_stays_alone_do(
     store_with_stays: Store, start: datetime | None, end: datetime | None
 ) -> None:
