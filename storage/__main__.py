@@ -149,7 +149,8 @@ def _print(r: BackfillReport) -> None:
         f"{r.orphan_lines} lines without their ENTERQUEUE, {r.bad_line_count} bad lines"
     )
     print(
-        f"agent presence: {r.member_states_added} member states added, "
+        f"agent presence: {r.member_states_added} member states added "
+        f"({r.member_rows_in_outages} inside the collector's AMI outages), "
         f"{r.member_rows_observed} left to the collector's own"
     )
     for name, lines in r.unmapped_members.most_common(SHOWN_BAD_LINES):

@@ -52,6 +52,7 @@ class BackfillReport:
     seconds: float = 0.0
     member_states_added: int = 0  # presence rows (closing rows at the horizon included)
     member_rows_observed: int = 0  # presence changes the collector had seen itself
+    member_rows_in_outages: int = 0  # of those added, inside the collector's AMI outages
     unmapped_members: Counter[str] = field(default_factory=Counter)  # name -> lines left out
 
     def add_written(self, written: _Written | None) -> None:
@@ -65,6 +66,7 @@ class BackfillReport:
         if written is not None:
             self.member_states_added += written.added
             self.member_rows_observed += written.observed
+            self.member_rows_in_outages += written.in_outages
             self.unmapped_members.update(written.unmapped)
 
     @property

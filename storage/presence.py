@@ -22,12 +22,17 @@ given on the command line, else the interface the collector saw with that name i
 else in any queue of the PBX when only one interface carries it. A line whose name resolves to
 nothing is counted and left out: one guess could merge two agents.
 
-Where the collector's rows take over (`write_members`): queue_log fills a PBX's presence only
-before the collector's first `member_states` row for it (the horizon). From there the
-collector's changelog states every member at every time (its last state carries through an
-outage, and the login reconciliation restates what changed), so queue_log rows there would
-double it. At the horizon every member queue_log still had present gets a closing row
-(present false): the collector's first snapshot lists the members from then on.
+Where the collector's rows take over (`write_members`): queue_log fills a PBX's presence
+before the collector's first `member_states` row for it (the horizon), and inside the
+collector's outages after it: from the end of an AMI session (`connection_sessions`, closed)
+to the start of the next one, or until now when none followed. Elsewhere the collector's
+changelog states every member at every time, so queue_log rows there would double it. At the
+horizon every member queue_log still had present gets a closing row (present false): the
+collector's first snapshot lists the members from then on. An outage needs none: at the next
+session the collector restates what differs from its last state, and the rows filled in the
+outage land before that restatement (the changelog is put in time order, `order_members`).
+A session whose end was never written (the service killed) leaves its outage unknown: the
+collector's last state carries through it, as it did before outages were filled.
 """
 
 from __future__ import annotations
@@ -153,7 +158,8 @@ class MembersWritten:
 
     added: int = 0  # rows added, closing rows at the horizon included
     unmapped: Counter[str] = field(default_factory=Counter)  # member names with no interface
-    observed: int = 0  # rows left out: at or after the collector's first row (the horizon)
+    observed: int = 0  # rows left out: the collector saw their time (after the horizon)
+    in_outages: int = 0  # of the rows added, those inside the collector's outages
     reordered: bool = False  # the changelog was rewritten to keep arrival order = time order
 
 
@@ -177,12 +183,12 @@ def write_members(
         first_new = scalar(con, _NEXT_ROWID)
         if rows:
             _resolve(con, rows, pbx, names or {}, done)
-            con.execute("CREATE TEMP TABLE kept AS SELECT * FROM resolved "
-                        "WHERE interface IS NOT NULL AND ($h IS NULL OR since < $h)",
-                        {"h": horizon})  # fmt: skip
+            con.execute(_KEPT, {"h": horizon, "pbx": pbx})
             done.observed = scalar(con, "SELECT count(*) FROM resolved WHERE interface IS NOT "
-                                        "NULL AND since >= $h", {"h": horizon})  # fmt: skip
-            done.added = scalar(con, _INSERT_NEW)
+                                        "NULL AND since >= $h", {"h": horizon}) - scalar(
+                con, "SELECT count(*) FROM kept WHERE in_outage")  # fmt: skip
+            done.in_outages = scalar(con, _INSERT_NEW, {"outage": True})
+            done.added = done.in_outages + scalar(con, _INSERT_NEW, {"outage": False})
             con.execute("DROP TABLE resolved; DROP TABLE kept")
         if horizon is not None:
             done.added += scalar(con, _CLOSE, {"pbx": pbx, "h": horizon})
@@ -272,11 +278,43 @@ FROM new_members AS n
 LEFT JOIN given_names AS g ON g.member_name = n.member_name
 LEFT JOIN seen AS s ON s.queue = n.queue AND s.member_name = n.member_name
 LEFT JOIN only_one AS o ON o.member_name = n.member_name"""
+# The resolved rows queue_log fills presence with: those before the horizon, and those inside
+# the collector's outages after it (in_outage): from a closed AMI session's end to the next
+# session's start, or on when none followed. A session is a connected row and its closing row
+# (the same session_id); attempts that never logged in (auth_failed, unreachable) are not.
+# queue_log stamps whole seconds: a line stamped in the second the session ended may have
+# happened after it, so it counts as in the outage, dated at the outage's start (never before
+# it: the collector's last rows before the loss stay before it in the changelog).
+_KEPT = """
+CREATE TEMP TABLE kept AS
+WITH sessions AS (
+    SELECT session_id, min(started_at) AS started_at, max(ended_at) AS ended_at
+    FROM connection_sessions
+    WHERE pbx = $pbx AND state IN ('connected', 'closed')
+    GROUP BY session_id
+),
+outages AS (
+    SELECT ended_at AS lo, lead(started_at) OVER (ORDER BY started_at, session_id) AS hi
+    FROM sessions
+    QUALIFY ended_at IS NOT NULL
+),
+placed AS (
+    SELECT r.*,
+           (SELECT max(o.lo) FROM outages AS o
+            WHERE r.since > o.lo - INTERVAL 1 SECOND AND (o.hi IS NULL OR r.since < o.hi))
+               AS outage_lo
+    FROM resolved AS r
+    WHERE r.interface IS NOT NULL
+)
+SELECT * EXCLUDE (outage_lo) REPLACE (greatest(since, coalesce(outage_lo, since)) AS since),
+       $h IS NOT NULL AND outage_lo IS NOT NULL AS in_outage
+FROM placed
+WHERE $h IS NULL OR since < CAST($h AS TIMESTAMPTZ) OR outage_lo IS NOT NULL"""
 # Rows already loaded (a file loaded twice) are the same state at the same instant.
 _INSERT_NEW = """
 INSERT INTO member_states
-SELECT k.* FROM kept AS k
-WHERE NOT EXISTS (
+SELECT k.* EXCLUDE (in_outage) FROM kept AS k
+WHERE k.in_outage = $outage AND NOT EXISTS (
     SELECT 1 FROM member_states AS m
     WHERE m.source = 'queue_log' AND m.pbx = k.pbx AND m.queue = k.queue
       AND m.interface = k.interface AND m.since = k.since AND m.present = k.present

@@ -16,11 +16,14 @@ import pandas as pd
 import pytest
 
 import queries
+from service import Service
 from storage.backfill import backfill_file
 from storage.store import Store
 from tests.collectors.lab_helpers import collecting, members, until
+from tests.collectors.resilience_helpers import pause, pbx_of, ready, settings_of
 from tests.lab.ami import LabAmi
 from tests.lab.asterisk import AsteriskLab
+from tests.lab.relay import AmiRelay
 
 pytestmark = pytest.mark.asterisk
 
@@ -85,3 +88,41 @@ async def test_presence_from_ami_equals_presence_from_queue_log(
     # ADDMEMBER), so only her pause time can agree.
     assert abs(from_ami.loc["Alice", "pause_s"] - from_qlog.loc["Alice", "pause_s"]) <= TOLERANCE_S
     assert from_ami.loc["Alice", "pause_s"] >= 2.5
+
+
+async def test_a_pause_in_an_ami_outage_is_filled_from_queue_log(
+    asterisk_lab: AsteriskLab, tmp_path: Path
+) -> None:
+    """The collector's AMI link is cut; Bob (support only) pauses for 3 s and unpauses while
+    it is down. Its login snapshot after the reconnect finds him unpaused as before, so its
+    own rows hold no pause; queue_log's PAUSE and UNPAUSE fall in the outage between its
+    sessions, and the import fills them in."""
+    lab = asterisk_lab
+    with AmiRelay(lab.ami_port) as relay:
+        settings = settings_of(tmp_path / "cb.duckdb", pbx_of(lab, port=relay.port))
+        async with Service(settings) as service:
+            await ready(service)
+            first = len(lab.queue_log_lines())
+            start = datetime.now(UTC)
+            relay.cut(down_for=6.0)
+            collector = service.collectors[0]
+            await until(lambda: collector.status.state != "connected", 5, "the lost link")
+            await pause(lab, "PJSIP/1002", reason="Outage")
+            await asyncio.sleep(3)
+            await pause(lab, "PJSIP/1002", on=False)
+            await ready(service, sessions=2)
+            await asyncio.sleep(1)
+            end = datetime.now(UTC)
+            service.store.flush()
+            seen = presence(service.store, start, end).loc["Bob"]
+            log = tmp_path / "queue_log"
+            log.write_text("\n".join(lab.queue_log_lines()[first:]) + "\n")
+            report = await asyncio.to_thread(
+                backfill_file, service.store, log, "lab", members={"Bob": "PJSIP/1002"}
+            )
+            filled = presence(service.store, start, end).loc["Bob"]
+    assert seen["pause_s"] == 0
+    assert report.member_rows_in_outages == 2  # PAUSE, UNPAUSE
+    assert abs(filled["pause_s"] - 3.0) <= TOLERANCE_S
+    assert set(filled["pause_by_reason_s"]) == {"Outage"}
+    assert filled["logged_in_s"] == pytest.approx(seen["logged_in_s"])
