@@ -427,6 +427,9 @@ SELECT * FROM agent_rings_of(range_lo(start), range_hi(stop),
                              skip_lo := rollup_q0(start, 86400, true),
                              skip_hi := rollup_q1(stop, 86400));
 
+-- Integer division rounded down (DuckDB's // rounds toward zero), for b > 0.
+CREATE OR REPLACE MACRO floor_div(a, b) AS a // b - CAST(a % b < 0 AS BIGINT);
+
 -- A sum of rollup counts as a count: 0 when there was nothing to sum, BIGINT like count().
 CREATE OR REPLACE MACRO whole(n) AS CAST(coalesce(n, 0) AS BIGINT);
 
