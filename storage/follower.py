@@ -175,6 +175,7 @@ class FollowReport:
     held: int = 0  # finished stays waiting for the collector or the grace period
     bad_lines: int = 0
     member_states_added: int = 0
+    member_rows_in_outages: int = 0  # of those, inside the collector's AMI outages
     errors: list[str] = field(default_factory=list)
 
 
@@ -258,6 +259,7 @@ class QueueLogFollower:
             )
             if written is not None and written.added:
                 self.report.member_states_added += written.added
+                self.report.member_rows_in_outages += written.in_outages
                 self._unordered = first if self._unordered is None else self._unordered
         if caught_up and self._unordered is not None:
             self.store.in_writer(

@@ -282,6 +282,45 @@ def test_a_line_stamped_in_the_second_the_session_ended_is_in_the_outage(
     assert summary(store)["pause_s"] == pytest.approx(1799.6)
 
 
+def test_the_follower_fills_an_outage_as_it_reads(store: Store, tmp_path: Path) -> None:
+    # The follower reads the file while the link is down (no session after 11:00 yet), then
+    # the collector reconnects at 15:00; the pause taken in the outage is in the changelog
+    # before the restatement, and nothing it read before 11:00 or after 15:00 is added.
+    rows: list[ConnectionSession | MemberState] = [
+        *session(1, "08:00:00", "11:00:00"),
+        ami_member(at("08:00:00")),
+    ]
+    for item in rows:
+        store.put(item)
+    store.flush()
+    path = tmp_path / "followed"
+    lines = day_log()
+    path.write_text("\n".join(lines[:8]) + "\n")  # up to the UNPAUSE at 12:30
+    follower = QueueLogFollower(store, "main", path, grace_s=0)
+    try:
+        follower.poll()
+        later: list[ConnectionSession | MemberState] = [
+            *session(2, "15:00:00", None),
+            ami_member(at("15:00:01")),
+        ]
+        for item in later:
+            store.put(item)
+        store.flush()
+        with path.open("a") as f:
+            f.write("\n".join(lines[8:]) + "\n")  # the REMOVEMEMBER at 17:00: seen by AMI
+        follower.poll()
+    finally:
+        follower.close()
+    assert follower.report.member_rows_in_outages == 2
+    assert [(r[2], r[4], r[-1]) for r in member_rows(store)] == [
+        (at("08:00:00"), False, "ami"),
+        (at("12:00:00"), True, "queue_log"),
+        (at("12:30:00"), False, "queue_log"),
+        (at("15:00:01"), False, "ami"),
+    ]
+    assert summary(store)["pause_s"] == 1800.0
+
+
 def test_an_outage_no_session_ended_is_filled_until_now(store: Store, log: Path) -> None:
     # The session closed at 11:00 and none followed: queue_log tells the rest of the day
     # (pause 12:00-12:30, removed at 17:00): logged in 08:00-17:00.
