@@ -27,24 +27,18 @@ WITH p AS (
            CAST($queues AS VARCHAR[]) AS queues,
            now() AS now_at
 ),
-calls AS (
-    -- Whole UTC days from the rollups, the range's partial edges from the rows (agent_calls_in,
-    -- agent_rings_in: storage/schema.sql).
+counts AS (
+    -- Whole UTC days from the rollup, the range's partial edges from the rows
+    -- (agent_counts_in, storage/schema.sql).
     SELECT c.agent,
            whole(sum(c.answered)) AS answered,
            coalesce(sum(c.talk_sum_s), 0) AS talk_total_s,
-           sum(c.talk_sum_s) / nullif(sum(c.talks), 0) AS talk_avg_s
-    FROM agent_calls_in($start, $end) AS c, p
+           sum(c.talk_sum_s) / nullif(sum(c.talks), 0) AS talk_avg_s,
+           whole(sum(c.attempts)) AS ring_attempts,
+           whole(sum(c.noanswer)) AS ring_noanswer
+    FROM agent_counts_in($start, $end) AS c, p
     WHERE p.queues IS NULL OR list_contains(p.queues, c.queue)
     GROUP BY c.agent
-),
-rings AS (
-    SELECT r.agent,
-           whole(sum(r.attempts)) AS ring_attempts,
-           whole(sum(r.noanswer)) AS ring_noanswer
-    FROM agent_rings_in($start, $end) AS r, p
-    WHERE p.queues IS NULL OR list_contains(p.queues, r.queue)
-    GROUP BY r.agent
 ),
 cut AS (
     -- Over all queues, the whole UTC days [a, b) of the range that agent_days holds (days
@@ -115,9 +109,7 @@ pause_reasons AS (
     GROUP BY agent
 ),
 everyone AS (
-    SELECT agent FROM calls
-    UNION
-    SELECT agent FROM rings
+    SELECT agent FROM counts
     UNION
     SELECT agent FROM presence
 )
@@ -126,8 +118,8 @@ SELECT e.agent,
        coalesce(c.talk_total_s, 0) AS talk_total_s,
        c.talk_avg_s,
        c.talk_avg_s AS aht_s,
-       coalesce(r.ring_attempts, 0) AS ring_attempts,
-       coalesce(r.ring_noanswer, 0) AS ring_noanswer,
+       coalesce(c.ring_attempts, 0) AS ring_attempts,
+       coalesce(c.ring_noanswer, 0) AS ring_noanswer,
        pr.logged_in_s,
        pr.pause_s,
        pr.logged_in_s - pr.pause_s AS unpaused_s,
@@ -136,8 +128,7 @@ SELECT e.agent,
        CASE WHEN pr.agent IS NOT NULL
             THEN coalesce(pa.pause_by_reason_s, MAP {}) END AS pause_by_reason_s
 FROM everyone AS e
-LEFT JOIN calls AS c USING (agent)
-LEFT JOIN rings AS r USING (agent)
+LEFT JOIN counts AS c USING (agent)
 LEFT JOIN presence AS pr USING (agent)
 LEFT JOIN pause_reasons AS pa USING (agent)
 WHERE CAST($agents AS VARCHAR[]) IS NULL OR list_contains(CAST($agents AS VARCHAR[]), e.agent)

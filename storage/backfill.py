@@ -245,7 +245,7 @@ def write_new(
                         "FROM py_attempts UNION ALL BY NAME FROM fast_attempts")  # fmt: skip
         con.execute(_NOTED)
         replaced = _count(con, _REPLACED)
-        ring_span: list[datetime | None] = []  # agent_rings' days to recompute
+        ring_span: list[datetime | None] = []  # agent_counts' days to recompute
         if replaced:
             ring_span += _span(con, _REPLACED_RINGS)
             for table in ("ring_attempts", "queue_calls"):

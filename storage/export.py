@@ -51,8 +51,7 @@ PARTITIONED: dict[str, str] = {
     "stay_quarters": "bucket",
     "stay_waits": "bucket",
     "caller_stays": "entered_at",
-    "agent_calls": "bucket",
-    "agent_rings": "bucket",
+    "agent_counts": "bucket",
 }
 # Configuration replaced whole at every start (agents, queue_settings), what the store derives
 # from it (queue_thresholds), and store_gaps (rare, no PBX): one file each.

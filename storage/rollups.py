@@ -2,10 +2,11 @@
 
 The tables and the macros that compute their rows are in storage/schema.sql (`stay_quarters`:
 per UTC quarter-hour, every additive figure; `stay_waits`: per UTC day, the whole-second wait
-histogram; `agent_calls` and `agent_rings`: per agent and UTC day, answered stays and ring
-attempts). A rollup row is a pure function of the stays of its bucket and of the queues'
-thresholds, so keeping it right is one rule: whoever changes stays recomputes their buckets in
-the same transaction (`refresh`), and a threshold change recomputes everything (`rebuild`).
+histogram; `agent_counts`: per agent and UTC day, answered stays and ring attempts). A rollup
+row is a pure function of the rows of its bucket and of the queues' thresholds, so keeping it
+right is one rule: whoever changes stays (or ring attempts) recomputes their buckets in the
+same transaction (`refresh`, `refresh_rings`), and a threshold change recomputes everything
+(`rebuild`).
 `check` rebuilds when the totals disagree with queue_calls (a file written before rollups
 existed, or rows written by hand), and `drop_reshaped` drops tables of another version's
 columns, so a reader never meets a stale rollup (both at open: `store.apply_schema`).
@@ -36,6 +37,14 @@ class Rollup:
     insert: str  # recompute them from the rows, at the stored thresholds
 
 
+# Also from the ring attempts, which the collector writes as they ring (before their stay) and
+# the queue_log import with its stays: recomputed where those are written too (`refresh_rings`).
+AGENT_COUNTS = Rollup(
+    "agent_counts",
+    timedelta(days=1),
+    delete="DELETE FROM agent_counts WHERE bucket >= $lo AND bucket < $hi",
+    insert="INSERT INTO agent_counts SELECT * FROM agent_counts_of($lo, $hi) ORDER BY bucket",
+)
 # Inserts in bucket order, so that zone maps let a range skip the other buckets.
 ROLLUPS = (
     Rollup(
@@ -51,20 +60,7 @@ ROLLUPS = (
         delete="DELETE FROM stay_waits WHERE bucket >= $lo AND bucket < $hi",
         insert="INSERT INTO stay_waits SELECT * FROM stay_waits_of($lo, $hi) ORDER BY bucket",
     ),
-    Rollup(
-        "agent_calls",
-        timedelta(days=1),
-        delete="DELETE FROM agent_calls WHERE bucket >= $lo AND bucket < $hi",
-        insert="INSERT INTO agent_calls SELECT * FROM agent_calls_of($lo, $hi) ORDER BY bucket",
-    ),
-)
-# From the ring attempts, which the collector writes as they ring (before their stay) and the
-# queue_log import with its stays: refreshed where they are written (`refresh_rings`).
-AGENT_RINGS = Rollup(
-    "agent_rings",
-    timedelta(days=1),
-    delete="DELETE FROM agent_rings WHERE bucket >= $lo AND bucket < $hi",
-    insert="INSERT INTO agent_rings SELECT * FROM agent_rings_of($lo, $hi) ORDER BY bucket",
+    AGENT_COUNTS,
 )
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -118,11 +114,11 @@ def refresh_new_calls(con: duckdb.DuckDBPyConnection, margin: timedelta = timede
 
 
 def refresh_rings(con: duckdb.DuckDBPyConnection, started: Iterable[datetime | None]) -> None:
-    """Bring agent_rings up to date with ring attempts just written or deleted, started at
+    """Bring agent_counts up to date with ring attempts just written or deleted, started at
     `started` (None: none), inside the caller's transaction."""
     times = [t for t in started if t is not None]
     if times:
-        _refresh(con, AGENT_RINGS, min(times), max(times))
+        _refresh(con, AGENT_COUNTS, min(times), max(times))
 
 
 def _refresh(con: duckdb.DuckDBPyConnection, r: Rollup, first: datetime, last: datetime) -> None:
@@ -198,10 +194,8 @@ _SHAPES = {
                    "DROP TABLE stay_waits"),
     "caller_stays": ("SELECT * FROM caller_stays_of(NULL::TIMESTAMPTZ, NULL::TIMESTAMPTZ)",
                      "DROP TABLE caller_stays"),
-    "agent_calls": ("SELECT * FROM agent_calls_of(NULL::TIMESTAMPTZ, NULL::TIMESTAMPTZ)",
-                    "DROP TABLE agent_calls"),
-    "agent_rings": ("SELECT * FROM agent_rings_of(NULL::TIMESTAMPTZ, NULL::TIMESTAMPTZ)",
-                    "DROP TABLE agent_rings"),
+    "agent_counts": ("SELECT * FROM agent_counts_of(NULL::TIMESTAMPTZ, NULL::TIMESTAMPTZ)",
+                     "DROP TABLE agent_counts"),
 }  # fmt: skip
 
 
@@ -249,7 +243,7 @@ def rebuild(con: duckdb.DuckDBPyConnection, callers: bool = False) -> None:
     """Recompute every rollup from all the stays (and caller_stays with `callers`: it does not
     depend on thresholds), inside the caller's transaction."""
     started = time.monotonic()
-    for r in (*ROLLUPS, AGENT_RINGS):
+    for r in ROLLUPS:
         con.execute(r.delete, _EVERYTHING)
         con.execute(r.insert, _EVERYTHING)
     if callers:
@@ -280,9 +274,9 @@ SELECT (SELECT count(*) FROM queue_calls),
        (SELECT count(*) FROM queue_calls WHERE wait_s IS NOT NULL),
        (SELECT coalesce(sum(stays), 0) FROM stay_waits),
        (SELECT count(*) FROM queue_calls WHERE outcome = 'answered' AND agent IS NOT NULL),
-       (SELECT coalesce(sum(answered), 0) FROM agent_calls),
+       (SELECT coalesce(sum(answered), 0) FROM agent_counts),
        (SELECT count(*) FROM ring_attempts WHERE agent IS NOT NULL),
-       (SELECT coalesce(sum(attempts), 0) FROM agent_rings)"""
+       (SELECT coalesce(sum(attempts), 0) FROM agent_counts)"""
 
 
 def check(con: duckdb.DuckDBPyConnection, force: bool = False) -> bool:

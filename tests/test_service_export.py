@@ -26,8 +26,7 @@ async def test_the_service_exports_beside_its_store(tmp_path: Path) -> None:
             service.store.cursor()
             .execute(
                 "SELECT (SELECT count(*) FROM stay_quarters) + (SELECT count(*) FROM stay_waits)"
-                " + (SELECT count(*) FROM caller_stays) + (SELECT count(*) FROM agent_calls)"
-                " + (SELECT count(*) FROM agent_rings)"
+                " + (SELECT count(*) FROM caller_stays) + (SELECT count(*) FROM agent_counts)"
             )
             .fetchone()
         )

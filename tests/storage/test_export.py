@@ -73,7 +73,7 @@ def test_rerunning_replaces_and_never_duplicates(day: Store, tmp_path: Path) -> 
     late = export(day.cursor(), out, now=AFTER)
     assert late.written == 4
     assert [
-        late.tables[t] for t in ("queue_calls", "stay_quarters", "stay_waits", "agent_calls")
+        late.tables[t] for t in ("queue_calls", "stay_quarters", "stay_waits", "agent_counts")
     ] == [1, 1, 1, 1]
     con = queries.dataset_connection(out)
     assert con.execute("SELECT count(*) FROM queue_calls").fetchone() == (13,)

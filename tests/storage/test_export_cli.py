@@ -30,10 +30,10 @@ def test_export_then_query_the_dataset(
     assert storage_main(argv) == 0
     shown = capsys.readouterr()
     # queue_calls, ring_attempts, member_states and the rollups stay_quarters, stay_waits,
-    # caller_stays, agent_calls, agent_rings
-    assert "\r8/8 partitions (100.0%)" in shown.err
-    # 39 rows of facts (12 stays, 10 ring attempts, 17 member states) and 30 of rollups
-    assert "version 1, 8 partitions written (69 rows" in shown.out
+    # caller_stays, agent_counts
+    assert "\r7/7 partitions (100.0%)" in shown.err
+    # 39 rows of facts (12 stays, 10 ring attempts, 17 member states) and 27 of rollups
+    assert "version 1, 7 partitions written (66 rows" in shown.out
     assert storage_main(argv) == 0
     assert "version 1, 0 partitions written" in capsys.readouterr().out
     assert queries_main(["queue_summary", "--dataset", str(out), "--format", "csv"]) == 0

@@ -23,7 +23,7 @@ from tests.storage.test_rollups import _tables as rollup_tables
 
 _TABLES = (
     "queue_calls", "ring_attempts", "queue_log_stays", "stay_quarters", "stay_waits",
-    "caller_stays", "agent_calls", "agent_rings",
+    "caller_stays", "agent_counts",
 )  # fmt: skip
 MEMBERS = {f"Agent{n:03d}": f"PJSIP/{1000 + n}" for n in range(100)}
 

@@ -101,13 +101,9 @@ FRESH = {
         "SELECT * FROM caller_stays ORDER BY ALL",
         "SELECT * FROM caller_stays ORDER BY ALL",
     ),
-    "agent_calls": (
-        "SELECT * FROM agent_calls ORDER BY ALL",
-        "SELECT * FROM agent_calls_of(range_lo(NULL), range_hi(NULL)) ORDER BY ALL",
-    ),
-    "agent_rings": (
-        "SELECT * FROM agent_rings ORDER BY ALL",
-        "SELECT * FROM agent_rings_of(range_lo(NULL), range_hi(NULL)) ORDER BY ALL",
+    "agent_counts": (
+        "SELECT * FROM agent_counts ORDER BY ALL",
+        "SELECT * FROM agent_counts_of(range_lo(NULL), range_hi(NULL)) ORDER BY ALL",
     ),
 }
 
@@ -142,8 +138,8 @@ def test_writes_in_any_order_and_batch_keep_the_rollups_equal_to_the_stays(
     store.flush()
     tables = _tables(store)
     assert tables["stay_quarters"]["stays"].sum() == 3000
-    assert tables["agent_rings"]["attempts"].sum() == sum(r.agent is not None for r in rings)
-    assert tables["agent_calls"]["answered"].sum() == sum(
+    assert tables["agent_counts"]["attempts"].sum() == sum(r.agent is not None for r in rings)
+    assert tables["agent_counts"]["answered"].sum() == sum(
         s.outcome == "answered" and s.agent is not None for s in stays
     )
 
@@ -168,7 +164,7 @@ def test_a_queue_log_import_that_replaces_gap_stays_refreshes_their_buckets(
     assert added == replaced == len(known) > 0
     tables = _tables(store)
     assert "unknown" not in set(tables["stay_quarters"]["outcome"])
-    assert "Carol" in set(tables["agent_calls"]["agent"])
+    assert "Carol" in set(tables["agent_counts"]["agent"])
 
 
 def test_a_changed_threshold_recounts_the_stays_within_it(store: Store) -> None:
@@ -203,7 +199,7 @@ def test_a_file_without_rollups_gets_them_at_open(tmp_path: Path) -> None:
     # As a file written before rollups existed (or rows written by hand) would be.
     path = tmp_path / "old.duckdb"
     assert _old_file(
-        path, "DELETE FROM stay_quarters; DELETE FROM stay_waits; DELETE FROM agent_calls"
+        path, "DELETE FROM stay_quarters; DELETE FROM stay_waits; DELETE FROM agent_counts"
     )
     with Store(path) as store:
         assert not rollups.stale(store.cursor())
@@ -340,10 +336,10 @@ def test_totals_count_each_caller_once_as_the_stays_alone_do(
 
 
 @pytest.mark.parametrize(("start", "end"), RANGES)
-def test_agent_calls_and_rings_equal_the_rows_for_any_range(
+def test_agent_counts_equal_the_rows_for_any_range(
     store_with_stays: Store, start: datetime | None, end: datetime | None
 ) -> None:
-    # agent_summary's counts read through agent_calls and agent_rings (whole UTC days) and
+    # agent_summary's counts read through agent_counts (whole UTC days) and
     # the rows at the edges, against the same counts grouped from the rows alone.
     con = store_with_stays.cursor()
     for queues in (None, ["sales"]):
