@@ -184,9 +184,7 @@ def write_members(
         if rows:
             _resolve(con, rows, pbx, names or {}, done)
             con.execute(_KEPT, {"h": horizon, "pbx": pbx})
-            done.observed = scalar(con, "SELECT count(*) FROM resolved WHERE interface IS NOT "
-                                        "NULL AND since >= $h", {"h": horizon}) - scalar(
-                con, "SELECT count(*) FROM kept WHERE in_outage")  # fmt: skip
+            done.observed = scalar(con, "SELECT count(*) FROM kept WHERE NOT fill")
             done.in_outages = scalar(con, _INSERT_NEW, {"outage": True})
             done.added = done.in_outages + scalar(con, _INSERT_NEW, {"outage": False})
             con.execute("DROP TABLE resolved; DROP TABLE kept")
@@ -307,14 +305,16 @@ placed AS (
     WHERE r.interface IS NOT NULL
 )
 SELECT * EXCLUDE (outage_lo) REPLACE (greatest(since, coalesce(outage_lo, since)) AS since),
-       $h IS NOT NULL AND outage_lo IS NOT NULL AS in_outage
-FROM placed
-WHERE $h IS NULL OR since < CAST($h AS TIMESTAMPTZ) OR outage_lo IS NOT NULL"""
+       -- Filled: before the horizon, or in an outage; the others the collector saw.
+       $h IS NULL OR since < CAST($h AS TIMESTAMPTZ) OR outage_lo IS NOT NULL AS fill,
+       outage_lo IS NOT NULL
+           AND coalesce(greatest(since, outage_lo) >= CAST($h AS TIMESTAMPTZ), false) AS in_outage
+FROM placed"""
 # Rows already loaded (a file loaded twice) are the same state at the same instant.
 _INSERT_NEW = """
 INSERT INTO member_states
-SELECT k.* EXCLUDE (in_outage) FROM kept AS k
-WHERE k.in_outage = $outage AND NOT EXISTS (
+SELECT k.* EXCLUDE (fill, in_outage) FROM kept AS k
+WHERE k.fill AND k.in_outage = $outage AND NOT EXISTS (
     SELECT 1 FROM member_states AS m
     WHERE m.source = 'queue_log' AND m.pbx = k.pbx AND m.queue = k.queue
       AND m.interface = k.interface AND m.since = k.since AND m.present = k.present
