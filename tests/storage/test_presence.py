@@ -232,31 +232,41 @@ def session(session_id: int, started: str, ended: str | None) -> list[Connection
     return rows
 
 
+def collected(store: Store, *rows: ConnectionSession | MemberState) -> None:
+    """The collector's rows, written."""
+    for row in rows:
+        store.put(row)
+    store.flush()
+
+
+# The changelog after an outage 11:00-15:00 filled: the collector's rows around queue_log's
+# pause, each (since, paused, source).
+FILLED = [
+    (at("08:00:00"), False, "ami"),
+    (at("12:00:00"), True, "queue_log"),
+    (at("12:30:00"), False, "queue_log"),
+    (at("15:00:01"), False, "ami"),
+]
+
+
 def test_an_ami_outage_is_filled_from_queue_log(store: Store, log: Path) -> None:
     """The collector ran from 08:00, lost AMI 11:00-15:00 and restated Alice at 15:00:01. By
     hand: its own rows make her logged in from 08:00 to the day's end, 16 h; queue_log's
     pause 12:00-12:30 fell in the outage and is filled, 1800 s ("Lunch"); its ADDMEMBER
     (09:00) and REMOVEMEMBER (17:00) fell in sessions and are left to the collector's rows.
     An attempt that never logged in (unreachable, 13:00) is not a session."""
-    rows: list[ConnectionSession | MemberState] = [
+    collected(
+        store,
         *session(1, "08:00:00", "11:00:00"),
         ConnectionSession("main", 2, at("13:00:00"), at("13:00:00"), "unreachable", "refused"),
         *session(3, "15:00:00", None),
         ami_member(at("08:00:00")),
         ami_member(at("15:00:01")),
-    ]
-    for item in rows:
-        store.put(item)
-    store.flush()
+    )
     report = backfill_file(store, log, "main", members=ALICE)
     assert (report.member_states_added, report.member_rows_in_outages) == (2, 2)
     assert report.member_rows_observed == 2
-    assert [(r[2], r[4], r[-1]) for r in member_rows(store)] == [
-        (at("08:00:00"), False, "ami"),
-        (at("12:00:00"), True, "queue_log"),
-        (at("12:30:00"), False, "queue_log"),
-        (at("15:00:01"), False, "ami"),
-    ]
+    assert [(r[2], r[4], r[-1]) for r in member_rows(store)] == FILLED
     row = summary(store)
     assert (row["logged_in_s"], row["pause_s"]) == (16 * 3600.0, 1800.0)
     assert row["pause_by_reason_s"] == {"Lunch": 1800.0}
@@ -269,13 +279,11 @@ def test_a_line_stamped_in_the_second_the_session_ended_is_in_the_outage(
 ) -> None:
     # The link was lost at 12:00:00.400; queue_log stamps the pause 12:00:00 (whole seconds),
     # though it may have come after the loss. It is filled, dated at the loss: pause 1799.6 s.
-    rows: list[ConnectionSession | MemberState] = [
+    collected(
+        store,
         *session(1, "08:00:00", "12:00:00.400"), *session(2, "12:40:00", None),
         ami_member(at("08:00:00")), ami_member(at("12:40:01")),
-    ]  # fmt: skip
-    for item in rows:
-        store.put(item)
-    store.flush()
+    )  # fmt: skip
     report = backfill_file(store, log, "main", members=ALICE)
     assert (report.member_states_added, report.member_rows_in_outages) == (2, 2)
     assert [r[2] for r in member_rows(store)][1] == at("12:00:00.400")
@@ -286,51 +294,28 @@ def test_the_follower_fills_an_outage_as_it_reads(store: Store, tmp_path: Path) 
     # The follower reads the file while the link is down (no session after 11:00 yet), then
     # the collector reconnects at 15:00; the pause taken in the outage is in the changelog
     # before the restatement, and nothing it read before 11:00 or after 15:00 is added.
-    rows: list[ConnectionSession | MemberState] = [
-        *session(1, "08:00:00", "11:00:00"),
-        ami_member(at("08:00:00")),
-    ]
-    for item in rows:
-        store.put(item)
-    store.flush()
+    collected(store, *session(1, "08:00:00", "11:00:00"), ami_member(at("08:00:00")))
     path = tmp_path / "followed"
     lines = day_log()
     path.write_text("\n".join(lines[:8]) + "\n")  # up to the UNPAUSE at 12:30
     follower = QueueLogFollower(store, "main", path, grace_s=0)
     try:
         follower.poll()
-        later: list[ConnectionSession | MemberState] = [
-            *session(2, "15:00:00", None),
-            ami_member(at("15:00:01")),
-        ]
-        for item in later:
-            store.put(item)
-        store.flush()
+        collected(store, *session(2, "15:00:00", None), ami_member(at("15:00:01")))
         with path.open("a") as f:
             f.write("\n".join(lines[8:]) + "\n")  # the REMOVEMEMBER at 17:00: seen by AMI
         follower.poll()
     finally:
         follower.close()
     assert follower.report.member_rows_in_outages == 2
-    assert [(r[2], r[4], r[-1]) for r in member_rows(store)] == [
-        (at("08:00:00"), False, "ami"),
-        (at("12:00:00"), True, "queue_log"),
-        (at("12:30:00"), False, "queue_log"),
-        (at("15:00:01"), False, "ami"),
-    ]
+    assert [(r[2], r[4], r[-1]) for r in member_rows(store)] == FILLED
     assert summary(store)["pause_s"] == 1800.0
 
 
 def test_an_outage_no_session_ended_is_filled_until_now(store: Store, log: Path) -> None:
     # The session closed at 11:00 and none followed: queue_log tells the rest of the day
     # (pause 12:00-12:30, removed at 17:00): logged in 08:00-17:00.
-    rows: list[ConnectionSession | MemberState] = [
-        *session(1, "08:00:00", "11:00:00"),
-        ami_member(at("08:00:00")),
-    ]
-    for item in rows:
-        store.put(item)
-    store.flush()
+    collected(store, *session(1, "08:00:00", "11:00:00"), ami_member(at("08:00:00")))
     report = backfill_file(store, log, "main", members=ALICE)
     assert (report.member_states_added, report.member_rows_in_outages) == (3, 3)
     row = summary(store)
@@ -340,13 +325,11 @@ def test_an_outage_no_session_ended_is_filled_until_now(store: Store, log: Path)
 def test_a_session_whose_end_was_never_written_fills_nothing(store: Store, log: Path) -> None:
     # Killed at some unknown time after 08:00, restarted at 15:00: the outage is unknown, so
     # the collector's last state carries through as before.
-    rows: list[ConnectionSession | MemberState] = [
+    collected(
+        store,
         *session(1, "08:00:00", None), *session(2, "15:00:00", None),
         ami_member(at("08:00:00")), ami_member(at("15:00:01")),
-    ]  # fmt: skip
-    for item in rows:
-        store.put(item)
-    store.flush()
+    )  # fmt: skip
     report = backfill_file(store, log, "main", members=ALICE)
     assert (report.member_states_added, report.member_rows_observed) == (0, 4)
     assert summary(store)["pause_s"] == 0.0
