@@ -261,8 +261,7 @@ def write_new(
         ring_span += _span(con, _FRESH_RINGS)
         con.execute("DROP TABLE fresh; DROP TABLE replaced")
         if added or replaced:  # the buckets of the new stays and of the gap stays they replace
-            rollups.refresh_new_calls(con, timedelta(seconds=SAME_STAY_WINDOW_S))
-        rollups.refresh_rings(con, ring_span)
+            rollups.refresh_new_calls(con, timedelta(seconds=SAME_STAY_WINDOW_S), ring_span)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")

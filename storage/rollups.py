@@ -70,9 +70,11 @@ def _floor(t: datetime, width: timedelta) -> datetime:
 
 
 def refresh(con: duckdb.DuckDBPyConnection, stays: Iterable[QueueCall],
-            margin: timedelta = timedelta(0)) -> None:  # fmt: skip
+            margin: timedelta = timedelta(0),
+            rings: Iterable[datetime | None] = ()) -> None:  # fmt: skip
     """Bring the rollups up to date with `stays` (just written, or just replaced: then pass
-    how far from them the replaced ones may have entered as `margin`), inside the caller's
+    how far from them the replaced ones may have entered as `margin`) and with ring attempts
+    written in the same transaction (when they started, `rings`), inside the caller's
     transaction: recompute the buckets from the first to the last they fall in, and the
     caller_stays of their callers.
 
@@ -81,10 +83,11 @@ def refresh(con: duckdb.DuckDBPyConnection, stays: Iterable[QueueCall],
     """
     stays = list(stays)
     if not stays:
+        refresh_rings(con, rings)
         return
     first = min(s.entered_at for s in stays) - margin
     last = max(s.entered_at for s in stays) + margin
-    _refresh_buckets(con, first, last)
+    _refresh_buckets(con, first, last, rings)
     callers = {(s.pbx, s.linkedid or s.call_id) for s in stays}
     con.register("touched", pa.table({"pbx": [c[0] for c in callers],
                                       "caller": [c[1] for c in callers]}))  # fmt: skip
@@ -94,16 +97,21 @@ def refresh(con: duckdb.DuckDBPyConnection, stays: Iterable[QueueCall],
         con.unregister("touched")
 
 
-def refresh_new_calls(con: duckdb.DuckDBPyConnection, margin: timedelta = timedelta(0)) -> None:
+def refresh_new_calls(
+    con: duckdb.DuckDBPyConnection,
+    margin: timedelta = timedelta(0),
+    rings: Iterable[datetime | None] = (),
+) -> None:
     """`refresh` for the stays in the view or table `new_calls` (queue_calls' columns; the
     file import's, storage/backfill.py): the same buckets and callers, found by DuckDB. The
     import writes some 50k stays per chunk; as Python objects they cost the writer thread
     ~0.5 s of CPU (and the GIL) per 1M lines (bench/README.md)."""
     row = con.execute("SELECT min(entered_at), max(entered_at) FROM new_calls").fetchone()
     if row is None or row[0] is None:
+        refresh_rings(con, rings)
         return
     first, last = row[0] - margin, row[1] + margin
-    _refresh_buckets(con, first, last)
+    _refresh_buckets(con, first, last, rings)
     # `linkedid or call_id` as `refresh` reads it: an empty linkedid counts as none.
     con.execute("CREATE TEMP TABLE touched AS SELECT DISTINCT pbx, "
                 "coalesce(nullif(linkedid, ''), call_id) AS caller FROM new_calls")  # fmt: skip
@@ -127,9 +135,17 @@ def _refresh(con: duckdb.DuckDBPyConnection, r: Rollup, first: datetime, last: d
     con.execute(r.insert, params)
 
 
-def _refresh_buckets(con: duckdb.DuckDBPyConnection, first: datetime, last: datetime) -> None:
+def _refresh_buckets(
+    con: duckdb.DuckDBPyConnection, first: datetime, last: datetime,
+    rings: Iterable[datetime | None] = (),
+) -> None:  # fmt: skip
+    # agent_counts' days: the stays' and the ring attempts', in one recompute.
+    times = [first, last, *(t for t in rings if t is not None)]
     for r in ROLLUPS:
-        _refresh(con, r, first, last)
+        if r is AGENT_COUNTS:
+            _refresh(con, r, min(times), max(times))
+        else:
+            _refresh(con, r, first, last)
     # Their talk, in the presence per day (storage/agent_days.py): the days from the first
     # of them entered to the last can still talk in (not every day up to today: an import
     # of old stays into a store with later days).

@@ -337,11 +337,12 @@ class Store:
                 con.register("batch", to_arrow(cls, rows))
                 con.execute(_INSERTS[cls])
                 con.unregister("batch")
-            if QueueCall in groups:  # the stays' rollup buckets, in the same transaction
-                rollups.refresh(con, cast(list[QueueCall], groups[QueueCall]))
-            if RingAttempt in groups:
-                rollups.refresh_rings(
-                    con, (cast(RingAttempt, a).started_at for a in groups[RingAttempt])
+            if QueueCall in groups or RingAttempt in groups:
+                # The rollup buckets of the stays and ring attempts, in the same transaction.
+                rollups.refresh(
+                    con,
+                    cast(list[QueueCall], groups.get(QueueCall, [])),
+                    rings=[cast(RingAttempt, a).started_at for a in groups.get(RingAttempt, [])],
                 )
             if QueueParams in groups:  # a queue's servicelevel may have changed
                 refresh_thresholds(con)
