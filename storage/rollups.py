@@ -283,16 +283,22 @@ def stale(con: duckdb.DuckDBPyConnection) -> bool:
     return any(row[i] != row[i + 1] for i in range(0, len(row), 2))
 
 
-# Pairs: the rows, and what a rollup holds of them.
+# Pairs: the rows, and what a rollup holds of them (each table read once: this runs at open).
 _COUNTS = """
-SELECT (SELECT count(*) FROM queue_calls),
-       (SELECT coalesce(sum(stays), 0) FROM stay_quarters),
-       (SELECT count(*) FROM queue_calls WHERE wait_s IS NOT NULL),
-       (SELECT coalesce(sum(stays), 0) FROM stay_waits),
-       (SELECT count(*) FROM queue_calls WHERE outcome = 'answered' AND agent IS NOT NULL),
-       (SELECT coalesce(sum(answered), 0) FROM agent_counts),
-       (SELECT count(*) FROM ring_attempts WHERE agent IS NOT NULL),
-       (SELECT coalesce(sum(attempts), 0) FROM agent_counts)"""
+WITH c AS (
+    SELECT count(*) AS stays, count(wait_s) AS waits,
+           count(*) FILTER (WHERE outcome = 'answered' AND agent IS NOT NULL) AS answered
+    FROM queue_calls
+),
+a AS (
+    SELECT coalesce(sum(answered), 0) AS answered, coalesce(sum(attempts), 0) AS attempts
+    FROM agent_counts
+)
+SELECT c.stays, (SELECT coalesce(sum(stays), 0) FROM stay_quarters),
+       c.waits, (SELECT coalesce(sum(stays), 0) FROM stay_waits),
+       c.answered, a.answered,
+       (SELECT count(agent) FROM ring_attempts), a.attempts
+FROM c, a"""
 
 
 def check(con: duckdb.DuckDBPyConnection, force: bool = False) -> bool:
