@@ -248,11 +248,8 @@ def write_new(
         ring_span: list[datetime | None] = []  # agent_counts' days to recompute
         if replaced:
             ring_span += _span(con, _REPLACED_RINGS)
-            for table in ("ring_attempts", "queue_calls"):
-                con.execute(
-                    f"DELETE FROM {table} t USING replaced r WHERE t.source = 'ami' "  # noqa: S608
-                    "AND t.pbx = r.pbx AND t.queue = r.queue AND t.call_id = r.call_id"
-                )
+            con.execute(_DELETE_REPLACED_RINGS)
+            con.execute(_DELETE_REPLACED_STAYS)
         _count(con, _FRESH)
         added = _count(con, "INSERT INTO queue_calls SELECT n.* FROM new_calls n SEMI JOIN "
                             "fresh USING (pbx, queue, call_id, entered_at)")  # fmt: skip
@@ -290,6 +287,13 @@ CREATE TEMP TABLE replaced AS
 SELECT q.pbx, q.queue, q.call_id FROM queue_calls q
 WHERE q.source = 'ami' AND q.outcome = 'unknown'
   AND EXISTS (SELECT 1 FROM new_calls n WHERE {_SAME_STAY})"""  # noqa: S608 (fixed text)
+# The collector's rows of those gap stays, which queue_log's replace.
+_DELETE_REPLACED_RINGS = """
+DELETE FROM ring_attempts t USING replaced r
+WHERE t.source = 'ami' AND t.pbx = r.pbx AND t.queue = r.queue AND t.call_id = r.call_id"""
+_DELETE_REPLACED_STAYS = """
+DELETE FROM queue_calls t USING replaced r
+WHERE t.source = 'ami' AND t.pbx = r.pbx AND t.queue = r.queue AND t.call_id = r.call_id"""
 # When the ring attempts deleted with the gap stays they replace, and those inserted with the
 # fresh stays, started: (first, last), or (None, None).
 _REPLACED_RINGS = """
