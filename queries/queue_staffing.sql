@@ -97,58 +97,59 @@ monthly AS (
     GROUP BY q.queue, b.start_utc, b.b0, b.b1
 ),
 -- Fixed lengths, without listing a span per interval (a year's spans by the hour are 4M rows,
--- 0.8 s at 10M callers, bench/README.md): each span is its time in its first and in its last
--- interval, and a run of whole intervals between, counted +1 where the run starts and -1 where
--- it ends; an interval's time is its parts plus w per run open there (a running sum over k).
-indexed AS (
-    SELECT s.queue, s.staffed, epoch_us(s.lo) AS lo_us, epoch_us(s.hi) AS hi_us,
-           floor_div(epoch_us(s.lo) - c.o_us, c.w_us) AS k_lo,
-           floor_div(epoch_us(s.hi) - 1 - c.o_us, c.w_us) AS k_hi
+-- 0.8 s at 10M callers, bench/README.md): the time present up to a boundary B, summed over
+-- spans, is G(B) = B * N(B) - S(B), N(B) the spans begun before B less those ended before it,
+-- S(B) their begins less their ends; an interval's time is G at its end less G at its start.
+-- Each span is two events, counted at the first boundary after it (j); N and S are running
+-- sums over j, in integer epoch microseconds (exact).
+events AS (
+    SELECT s.queue, s.staffed, epoch_us(s.lo) AS t, 1 AS n
+    FROM spans AS s, cut AS c
+    WHERE s.hi > s.lo AND c.w_us IS NOT NULL
+    UNION ALL
+    SELECT s.queue, s.staffed, epoch_us(s.hi), -1
     FROM spans AS s, cut AS c
     WHERE s.hi > s.lo AND c.w_us IS NOT NULL
 ),
-events AS (
-    SELECT i.queue, i.staffed, i.k_lo AS k,
-           least(i.hi_us, c.o_us + (i.k_lo + 1) * c.w_us) - i.lo_us AS part_us, 0 AS runs
-    FROM indexed AS i, cut AS c
-    UNION ALL
-    SELECT i.queue, i.staffed, i.k_hi, i.hi_us - (c.o_us + i.k_hi * c.w_us), 0
-    FROM indexed AS i, cut AS c
-    WHERE i.k_hi > i.k_lo
-    UNION ALL
-    SELECT queue, staffed, k_lo + 1, 0, 1 FROM indexed WHERE k_hi > k_lo + 1
-    UNION ALL
-    SELECT queue, staffed, k_hi, 0, -1 FROM indexed WHERE k_hi > k_lo + 1
-),
-per_k AS (
-    SELECT queue, staffed, k, sum(part_us) AS part_us, sum(runs) AS runs
-    FROM events
+per_j AS (
+    SELECT e.queue, floor_div(e.t - c.o_us, c.w_us) + 1 AS j,
+           sum(e.n) AS n, sum(e.n * e.t) AS s,
+           sum(CASE WHEN e.staffed THEN e.n ELSE 0 END) AS staffed_n,
+           sum(CASE WHEN e.staffed THEN e.n * e.t ELSE 0 END) AS staffed_s
+    FROM events AS e, cut AS c
     GROUP BY ALL
 ),
 grid AS (
-    -- Every chosen queue, staffed or not, and interval of the range: runs carry across the
-    -- intervals where nothing starts or ends.
-    SELECT q.queue, st.staffed, r.k
+    -- Every chosen queue and boundary of the range's intervals.
+    SELECT q.queue, r.j
     FROM queue_list AS q,
-         (VALUES (true), (false)) AS st(staffed),
          cut AS c,
          range(floor_div(epoch_us(c.t0) - c.o_us, c.w_us),
-               floor_div(epoch_us(c.t1) - 1 - c.o_us, c.w_us) + 1) AS r(k)
+               floor_div(epoch_us(c.t1) - 1 - c.o_us, c.w_us) + 2) AS r(j)
     WHERE c.w_us IS NOT NULL
 ),
-fixed AS (
-    SELECT g.queue, g.staffed, g.k,
-           coalesce(e.part_us, 0)
-           + c.w_us * sum(coalesce(e.runs, 0)) OVER (PARTITION BY g.queue, g.staffed ORDER BY g.k)
-               AS us
+at_boundary AS (
+    SELECT g.queue, g.j,
+           (c.o_us + g.j * c.w_us) * sum(coalesce(e.n, 0)) OVER w - sum(coalesce(e.s, 0)) OVER w
+               AS g_all,
+           (c.o_us + g.j * c.w_us) * sum(coalesce(e.staffed_n, 0)) OVER w
+               - sum(coalesce(e.staffed_s, 0)) OVER w AS g_staffed
     FROM grid AS g
-    LEFT JOIN per_k AS e USING (queue, staffed, k), cut AS c
+    LEFT JOIN per_j AS e USING (queue, j), cut AS c
+    WINDOW w AS (PARTITION BY g.queue ORDER BY g.j)
+),
+fixed AS (
+    SELECT queue, j AS k,
+           lead(g_all) OVER w - g_all AS us,
+           lead(g_staffed) OVER w - g_staffed AS staffed_us
+    FROM at_boundary
+    WINDOW w AS (PARTITION BY queue ORDER BY j)
 )
 SELECT * FROM monthly
 UNION ALL
 SELECT f.queue, make_timestamp(c.o_us + f.k * c.w_us) AS bucket_start,
-       sum(f.us) / c.w_us AS agents_logged_in,
-       sum(f.us) FILTER (WHERE f.staffed) / c.w_us AS agents_staffed
+       f.us / c.w_us AS agents_logged_in,
+       f.staffed_us / c.w_us AS agents_staffed
 FROM fixed AS f, cut AS c
-GROUP BY f.queue, f.k, c.o_us, c.w_us
+WHERE f.us IS NOT NULL
 ORDER BY queue, bucket_start
