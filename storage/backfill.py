@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import duckdb
+import pyarrow.compute as pc
 
 from collectors.rows import MemberState, QueueCall, RingAttempt
 from storage import rollups
@@ -106,6 +107,7 @@ def backfill_file(
         for chunk in _chunks(path):
             fast_rows = None
             if fast_folder is not None:
+                # The first chunk is folded while the writer has nothing to write: every core.
                 fast_rows, rest = fast_folder.feed(chunk)
                 calls, attempts = folder.feed_rest(chunk, rest)
             else:
@@ -178,9 +180,23 @@ def _write_chunk(
     names: Mapping[str, str] | None,
 ) -> _Written:
     stays = len(calls) + (fast.calls.num_rows if fast is not None else 0)
-    added, replaced = write_new(con, calls, attempts, fast) if stays else (0, 0)
-    members = write_members(con, rows, pbx, names=names, order=False) if rows else None
+    # With member rows, agent_days is brought up to date once, after them, for the stays'
+    # days too: each refresh recomputes days (bench/README.md).
+    added, replaced = write_new(con, calls, attempts, fast, days=not rows) if stays else (0, 0)
+    since = _first_entered(calls, fast) if rows and (added or replaced) else None
+    members = (
+        write_members(con, rows, pbx, names=names, order=False, days_since=since)
+        if rows else None
+    )  # fmt: skip
     return _Written(stays, added, replaced, members)
+
+
+def _first_entered(calls: list[QueueCall], fast: FastRows | None) -> datetime | None:
+    """When the first of these stays entered, less the window `write_new` refreshes by."""
+    times = [c.entered_at for c in calls]
+    if fast is not None and fast.calls.num_rows:
+        times.append(pc.min(fast.calls["entered_at"]).as_py())
+    return min(times) - timedelta(seconds=SAME_STAY_WINDOW_S) if times else None
 
 
 def _chunks(
@@ -219,11 +235,13 @@ def write_new(
     calls: list[QueueCall],
     attempts: list[RingAttempt],
     fast: FastRows | None = None,
+    days: bool = True,
 ) -> tuple[int, int]:
     """In one transaction: replace `unknown` gap stays, add stays the store lacks, with their
     ring attempts, and note every stay in `queue_log_stays` (what queue_log holds, for the
     `completeness` query). `fast` holds more stays (storage/queue_log_fast.py), none the
-    same as one of `calls`. Returns (stays added, of which replacing an unknown one)."""
+    same as one of `calls`. Without `days`, agent_days is left for the caller to bring up to
+    date. Returns (stays added, of which replacing an unknown one)."""
     con.execute("BEGIN TRANSACTION")
     try:
         # One row per stay even if the input repeats it (the same ENTERQUEUE twice in one
@@ -258,7 +276,9 @@ def write_new(
         ring_span += _span(con, _FRESH_RINGS)
         con.execute("DROP TABLE fresh; DROP TABLE replaced")
         if added or replaced:  # the buckets of the new stays and of the gap stays they replace
-            rollups.refresh_new_calls(con, timedelta(seconds=SAME_STAY_WINDOW_S), ring_span)
+            rollups.refresh_new_calls(
+                con, timedelta(seconds=SAME_STAY_WINDOW_S), ring_span, days=days
+            )
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")

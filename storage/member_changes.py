@@ -28,17 +28,22 @@ log = logging.getLogger(__name__)
 TABLES = ("member_changes", "member_heads")
 
 
-def catch_up(con: duckdb.DuckDBPyConnection, rewritten: bool = False) -> None:
+def catch_up(
+    con: duckdb.DuckDBPyConnection, rewritten: bool = False, since: datetime | None = None
+) -> None:
     """`refresh` (or, when member_states was `rewritten`, `rebuild`) in a transaction of its
     own, right after the one that wrote member_states: inside that one, DuckDB numbers the
     new rows with provisional rowids (2**55 and up), replaced at commit, and the fold goes by
     rowid. Should it fail, the rows stay unfolded and the next call folds them too (nothing
     is dropped); until then, and if the process dies in between, `check` at open finds the
-    heads' count behind member_states and rebuilds."""
+    heads' count behind member_states and rebuilds. `since`: agent_days is also brought up
+    to date from then on (stays written before without it, storage/backfill.py)."""
     con.execute("BEGIN TRANSACTION")
     try:
         # The presence per day (storage/agent_days.py) from the first day the new rows touch.
-        since = None if rewritten else _first_since(con)
+        if not rewritten:
+            first = _first_since(con)
+            since = first if since is None else since if first is None else min(since, first)
         if rewritten:
             rebuild(con)
         else:

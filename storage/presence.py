@@ -44,6 +44,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import duckdb
+import pyarrow as pa
 
 from collectors.rows import MemberState
 from storage import member_changes
@@ -169,12 +170,14 @@ def write_members(
     pbx: str,
     names: Mapping[str, str] | None = None,
     order: bool = True,
+    days_since: datetime | None = None,
 ) -> MembersWritten:
     """In one transaction: resolve names to interfaces, keep the rows dated before the PBX's
     horizon that the store does not hold yet, close at the horizon what queue_log left
     present, and (with `order`) keep each member's rows in time order by arrival. A long
     import writes its chunks with order=False and calls `order_members` once at the end: the
-    rewrite costs the whole changelog."""
+    rewrite costs the whole changelog. `days_since`: agent_days is brought up to date from
+    then on too (`member_changes.catch_up`)."""
     done = MembersWritten()
     con.execute("BEGIN TRANSACTION")
     try:
@@ -196,7 +199,7 @@ def write_members(
     except BaseException:
         con.execute("ROLLBACK")
         raise
-    member_changes.catch_up(con, rewritten=done.reordered)
+    member_changes.catch_up(con, rewritten=done.reordered, since=days_since)
     return done
 
 
@@ -236,16 +239,18 @@ def _resolve(
 ) -> None:
     """`resolved`: the rows with a name in place of an interface given the interface it has,
     or NULL (counted in `done.unmapped`)."""
-    given = [(name, interface) for name, interface in names.items()]
+    # As an Arrow table, not executemany: that plans one INSERT per name, per chunk.
+    given = pa.table({
+        "member_name": pa.array(list(names), pa.string()),
+        "interface": pa.array(list(names.values()), pa.string()),
+    })  # fmt: skip
     con.register("new_members", to_arrow(MemberState, rows))
+    con.register("given_names", given)
     try:
-        con.execute("CREATE TEMP TABLE given_names (member_name VARCHAR, interface VARCHAR)")
-        if given:
-            con.executemany("INSERT INTO given_names VALUES (?, ?)", given)
         con.execute(_RESOLVE, {"pbx": pbx})
     finally:
         con.unregister("new_members")
-        con.execute("DROP TABLE IF EXISTS given_names")
+        con.unregister("given_names")
     for name, count in con.execute(
         "SELECT member_name, count(*) FROM resolved WHERE interface IS NULL GROUP BY ALL"
     ).fetchall():

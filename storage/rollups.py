@@ -101,17 +101,19 @@ def refresh_new_calls(
     con: duckdb.DuckDBPyConnection,
     margin: timedelta = timedelta(0),
     rings: Iterable[datetime | None] = (),
+    days: bool = True,
 ) -> None:
     """`refresh` for the stays in the view or table `new_calls` (queue_calls' columns; the
     file import's, storage/backfill.py): the same buckets and callers, found by DuckDB. The
     import writes some 50k stays per chunk; as Python objects they cost the writer thread
-    ~0.5 s of CPU (and the GIL) per 1M lines (bench/README.md)."""
+    ~0.5 s of CPU (and the GIL) per 1M lines (bench/README.md). Without `days`, agent_days
+    is left to the caller (the import refreshes it once with the chunk's member rows)."""
     row = con.execute("SELECT min(entered_at), max(entered_at) FROM new_calls").fetchone()
     if row is None or row[0] is None:
         refresh_rings(con, rings)
         return
     first, last = row[0] - margin, row[1] + margin
-    _refresh_buckets(con, first, last, rings)
+    _refresh_buckets(con, first, last, rings, days)
     # `linkedid or call_id` as `refresh` reads it: an empty linkedid counts as none.
     con.execute("CREATE TEMP TABLE touched AS SELECT DISTINCT pbx, "
                 "coalesce(nullif(linkedid, ''), call_id) AS caller FROM new_calls")  # fmt: skip
@@ -138,6 +140,7 @@ def _refresh(con: duckdb.DuckDBPyConnection, r: Rollup, first: datetime, last: d
 def _refresh_buckets(
     con: duckdb.DuckDBPyConnection, first: datetime, last: datetime,
     rings: Iterable[datetime | None] = (),
+    days: bool = True,
 ) -> None:  # fmt: skip
     # agent_counts' days: the stays' and the ring attempts', in one recompute.
     times = [first, last, *(t for t in rings if t is not None)]
@@ -149,7 +152,8 @@ def _refresh_buckets(
     # Their talk, in the presence per day (storage/agent_days.py): the days from the first
     # of them entered to the last can still talk in (not every day up to today: an import
     # of old stays into a store with later days).
-    agent_days.refresh(con, first, last)
+    if days:
+        agent_days.refresh(con, first, last)
 
 
 def _refresh_callers(con: duckdb.DuckDBPyConnection, lo: datetime, hi: datetime) -> None:

@@ -93,6 +93,29 @@ def test_a_queue_log_import_and_backfill_keep_them_equal(store: Store, tmp_path:
     _tables(store)
 
 
+def test_an_import_whose_member_lines_add_nothing_still_brings_its_talk(
+    store: Store, tmp_path: Path
+) -> None:
+    # The import brings agent_days up to date once per chunk, after its member lines, for
+    # its stays' days too (storage/backfill.py). Here the stays come a day before the member
+    # line, which the collector saw (after its horizon): no member row is added, and the
+    # talk on Bob's device must still be there.
+    for row in _members(400):
+        store.put(row)
+    store.flush()
+    t0 = int((DAY + timedelta(hours=12)).timestamp())
+    lines = [f"{t0}|c1|support|NONE|ENTERQUEUE||555|1",
+             f"{t0 + 10}|c1|support|Bob|CONNECT|10|c1.1|3",
+             f"{t0 + 600}|c1|support|Bob|COMPLETEAGENT|10|590|1",
+             f"{t0 + 86400}|NONE|support|Bob|PAUSE|Lunch"]  # fmt: skip
+    log = tmp_path / "queue_log"
+    log.write_text("\n".join(lines) + "\n")
+    report = backfill_file(store, log, "p")
+    added = (report.calls_added, report.member_states_added, report.member_rows_observed)
+    assert added == (1, 0, 1)
+    _tables(store)
+
+
 def test_a_file_without_them_gets_them_at_open(tmp_path: Path) -> None:
     path = tmp_path / "old.duckdb"
     with Store(path, flush_interval_s=0.05) as store:
