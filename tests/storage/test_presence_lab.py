@@ -1,5 +1,7 @@
 """Proof on a real Asterisk 16: agent presence from the collector's rows equals the presence
-folded from the queue_log Asterisk wrote in the same run (loaded into a second store).
+folded from the queue_log Asterisk wrote in the same run (loaded into a second store); a pause
+made while the collector's AMI link is cut is filled from queue_log by an import after the
+reconnect, and by the follower while the link is still down.
 
 (../shared/ami-captures/ has no member lines in its queue_logs, so the lab makes them.)
 Tolerance 1.5 s per duration: queue_log stamps whole epoch seconds, so each edge of a span
@@ -9,6 +11,7 @@ reads up to 1 s early, and the AMI event reaches the collector some ms after the
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -20,7 +23,7 @@ from service import Service
 from storage.backfill import backfill_file
 from storage.store import Store
 from tests.collectors.lab_helpers import collecting, members, until
-from tests.collectors.resilience_helpers import pause, pbx_of, ready, settings_of
+from tests.collectors.resilience_helpers import pause, pbx_of, ready, settings_of, table
 from tests.lab.ami import LabAmi
 from tests.lab.asterisk import AsteriskLab
 from tests.lab.relay import AmiRelay
@@ -126,3 +129,43 @@ async def test_a_pause_in_an_ami_outage_is_filled_from_queue_log(
     assert abs(filled["pause_s"] - 3.0) <= TOLERANCE_S
     assert set(filled["pause_by_reason_s"]) == {"Outage"}
     assert filled["logged_in_s"] == pytest.approx(seen["logged_in_s"])
+
+
+async def test_the_follower_fills_a_pause_while_the_link_is_still_down(
+    asterisk_lab: AsteriskLab, tmp_path: Path
+) -> None:
+    """As above, with the service following the lab's queue_log (storage/follower.py): Bob's
+    pause is on the pages while the AMI link is still down (an outage with no session after
+    it yet), and counted once after the reconnect."""
+    lab = asterisk_lab
+    with AmiRelay(lab.ami_port) as relay:
+        pbx = dataclasses.replace(pbx_of(lab, port=relay.port), queue_log_path=lab.queue_log_path)
+        settings = dataclasses.replace(settings_of(tmp_path / "cb.duckdb", pbx),
+                                       queue_log_poll_s=0.5)  # fmt: skip
+        async with Service(settings) as service:
+            await ready(service)
+            start = datetime.now(UTC)
+            # The lab's queue_log also holds earlier tests' lines: the follower loads those as
+            # history before the collector's first row; this test's rows come after `start`.
+            filled = "SELECT * FROM member_states WHERE source = 'queue_log' AND since >= $start"
+            relay.cut(down_for=14.0)
+            collector = service.collectors[0]
+            await until(lambda: collector.status.state != "connected", 5, "the lost link")
+            await pause(lab, "PJSIP/1002", reason="Outage")
+            await asyncio.sleep(3)
+            await pause(lab, "PJSIP/1002", on=False)
+            await until(lambda: len(table(service, filled, start=start)) == 2, 6, "the follower")
+            down = collector.status.state != "connected"
+            during = presence(service.store, start, datetime.now(UTC)).loc["Bob"]
+            # The collector's retries back off while the relay refuses: allow for it.
+            await ready(service, sessions=2, timeout=45)
+            await asyncio.sleep(2)  # the reconnect's restatement, and two more polls
+            end = datetime.now(UTC)
+            after = presence(service.store, start, end).loc["Bob"]
+            rows = table(service, filled, start=start)
+    assert down, "the pause was filled only after the link came back"
+    assert abs(during["pause_s"] - 3.0) <= TOLERANCE_S
+    assert set(during["pause_by_reason_s"]) == {"Outage"}
+    assert len(rows) == 2 and set(rows["interface"]) == {"PJSIP/1002"}  # PAUSE, UNPAUSE
+    assert abs(after["pause_s"] - 3.0) <= TOLERANCE_S
+    assert after["logged_in_s"] == pytest.approx((end - start).total_seconds(), abs=TOLERANCE_S)
