@@ -39,7 +39,7 @@ import duckdb
 from bench.queries import machine
 from collectors.rows import MemberState, QueueCall
 from storage import agent_days, member_changes, rollups
-from storage.store import apply_schema, to_arrow
+from storage.store import apply_schema, configure, to_arrow
 
 INSERT = "INSERT INTO queue_calls SELECT * FROM batch"
 
@@ -104,7 +104,7 @@ def main() -> int:
         path = Path(tmp) / "history.duckdb"
         shutil.copy(args.db, path)
         con = duckdb.connect(path)
-        con.execute("SET TimeZone = 'UTC'")
+        configure(con)
         apply_schema(con)  # as the store at open: current schema, rollups
         per_day = con.execute(
             "SELECT count(*) FROM queue_calls WHERE entered_at >= "

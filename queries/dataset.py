@@ -22,7 +22,7 @@ import duckdb
 from errors import StoreError
 from storage import agent_days, member_changes, rollups
 from storage.manifest import MANIFEST, read_manifest
-from storage.store import SCHEMA_SQL
+from storage.store import SCHEMA_SQL, configure
 
 
 def dataset_connection(folder: Path | str) -> duckdb.DuckDBPyConnection:
@@ -35,7 +35,7 @@ def dataset_connection(folder: Path | str) -> duckdb.DuckDBPyConnection:
             "every export_every_min into export_dir; or run `python -m storage export`)"
         )
     con = duckdb.connect(":memory:")
-    con.execute("SET TimeZone = 'UTC'")
+    configure(con)
     con.execute(SCHEMA_SQL.read_text())
     for table in manifest.tables:
         files = [str(folder / f) for f in manifest.files(table)]

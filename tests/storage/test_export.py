@@ -18,6 +18,7 @@ from storage.export import NOT_EXPORTED, PARTITIONED, UNPARTITIONED, _exclusive,
 from storage.manifest import read_manifest
 from storage.store import Store
 from tests.queries.kpi_fixture import DAY, at, put_day
+from tests.storage.test_agent_days import asof_joins
 
 AFTER = DAY + timedelta(days=1, hours=3)  # 03:00 the next day: the fixture's day is closed
 
@@ -146,6 +147,13 @@ def test_an_empty_store_exports_an_empty_dataset(store: Store, tmp_path: Path) -
     con = queries.dataset_connection(tmp_path / "x")
     frame = queries.run("queue_summary", con)
     assert frame.empty
+
+
+def test_a_dataset_plans_the_presence_fold_as_the_store_does(day: Store, tmp_path: Path) -> None:
+    # The store's connection settings (storage/store.py `configure`) hold for an export too.
+    export(day.cursor(), tmp_path / "x", now=AFTER)
+    con = queries.dataset_connection(tmp_path / "x")
+    assert asof_joins(con, start=DAY, end=DAY + timedelta(hours=15)) == 2
 
 
 def test_pandas_reads_the_files_the_manifest_lists(day: Store, tmp_path: Path) -> None:
