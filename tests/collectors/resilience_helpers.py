@@ -5,6 +5,7 @@ invented, nothing written twice."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from pathlib import Path
 
 import pandas as pd
@@ -30,6 +31,12 @@ def pbx_of(
 
 def settings_of(db: Path, *pbxs: PbxSettings, poll_s: float = 2.0) -> Settings:
     return Settings(db_path=db, flush_interval_s=0.1, poll_interval_s=poll_s, pbx=pbxs)
+
+
+def following_settings(lab: AsteriskLab, port: int, db: Path) -> Settings:
+    """The lab through a relay on `port`, its queue_log followed every 0.5 s."""
+    pbx = dataclasses.replace(pbx_of(lab, port=port), queue_log_path=lab.queue_log_path)
+    return dataclasses.replace(settings_of(db, pbx), queue_log_poll_s=0.5)
 
 
 async def cli(lab: AsteriskLab, command: str) -> str:

@@ -5,7 +5,6 @@ then equal queue_log's, call for call."""
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import time
 from pathlib import Path
 
@@ -17,11 +16,10 @@ from storage.queue_log import fold_calls
 from tests.collectors.resilience_helpers import (
     by_caller,
     finish,
+    following_settings,
     joined,
     pause,
-    pbx_of,
     ready,
-    settings_of,
     table,
     until,
 )
@@ -45,9 +43,7 @@ async def test_the_follower_fills_what_an_ami_cut_missed(
 ) -> None:
     lab = asterisk_lab
     with AmiRelay(lab.ami_port) as relay:
-        pbx = dataclasses.replace(pbx_of(lab, port=relay.port), queue_log_path=lab.queue_log_path)
-        settings = dataclasses.replace(settings_of(tmp_path / "cb.duckdb", pbx),
-                                       queue_log_poll_s=0.5)  # fmt: skip
+        settings = following_settings(lab, relay.port, tmp_path / "cb.duckdb")
         async with Service(settings) as service:
             await ready(service)
             await asyncio.to_thread(lab.start_agent, "1001", answer_after_s=0.5, talk_s=30)

@@ -11,7 +11,6 @@ reads up to 1 s early, and the AMI event reaches the collector some ms after the
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -23,7 +22,14 @@ from service import Service
 from storage.backfill import backfill_file
 from storage.store import Store
 from tests.collectors.lab_helpers import collecting, members, until
-from tests.collectors.resilience_helpers import pause, pbx_of, ready, settings_of, table
+from tests.collectors.resilience_helpers import (
+    following_settings,
+    pause,
+    pbx_of,
+    ready,
+    settings_of,
+    table,
+)
 from tests.lab.ami import LabAmi
 from tests.lab.asterisk import AsteriskLab
 from tests.lab.relay import AmiRelay
@@ -139,9 +145,7 @@ async def test_the_follower_fills_a_pause_while_the_link_is_still_down(
     it yet), and counted once after the reconnect."""
     lab = asterisk_lab
     with AmiRelay(lab.ami_port) as relay:
-        pbx = dataclasses.replace(pbx_of(lab, port=relay.port), queue_log_path=lab.queue_log_path)
-        settings = dataclasses.replace(settings_of(tmp_path / "cb.duckdb", pbx),
-                                       queue_log_poll_s=0.5)  # fmt: skip
+        settings = following_settings(lab, relay.port, tmp_path / "cb.duckdb")
         async with Service(settings) as service:
             await ready(service)
             start = datetime.now(UTC)
