@@ -22,13 +22,13 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import duckdb
 
 log = logging.getLogger(__name__)
 
-TABLES = ("agent_days", "agent_days_state")
+TABLES = ("agent_days", "agent_days_state", "agent_days_pending")
 DAY_US = 86_400_000_000
 # agent_time's rows, whose columns agent_days must have (as rollups.reshaped checks its
 # tables against their macros).
@@ -55,6 +55,7 @@ def refresh(
     # A rename, or the clock set back past the kept days: everything again.
     if everything or not state or state[0][1] != key or int(state[0][0]) > today:
         _recompute(con, None, today)
+        con.execute("DELETE FROM agent_days_pending")  # every day is recomputed
         con.execute("DELETE FROM agent_days_state")
         con.execute(_STATE, {"upto": today, "key": key, "reach": _reach(con, None, today)})
         log.info("agent_days rebuilt in %.1f s", time.monotonic() - started)
@@ -102,6 +103,23 @@ def rebuild(con: duckdb.DuckDBPyConnection) -> None:
     refresh(con, everything=True)
 
 
+def defer(con: duckdb.DuckDBPyConnection, since: datetime) -> None:
+    """Note, inside the caller's transaction, that rows from `since` on were written without
+    recomputing agent_days: a queue_log import recomputes once, at its end (`settle`), since
+    each recompute runs from its first day up to today, and the import's presence is only
+    right once its rows are put in time order (presence.order_members)."""
+    con.execute("INSERT INTO agent_days_pending VALUES ($day)", {"day": _day(since)})
+
+
+def settle(con: duckdb.DuckDBPyConnection) -> None:
+    """Recompute from the earliest day `defer` noted (if any), inside the caller's
+    transaction."""
+    first = con.execute("SELECT min(since_day) FROM agent_days_pending").fetchone()
+    if first is not None and first[0] is not None:
+        refresh(con, datetime.fromtimestamp(int(first[0]) * 86400, UTC))
+        con.execute("DELETE FROM agent_days_pending")
+
+
 def stale(con: duckdb.DuckDBPyConnection) -> bool:
     """True when agent_days was not folded from the member_states and queue_calls rows there
     are now (or never)."""
@@ -111,14 +129,15 @@ def stale(con: duckdb.DuckDBPyConnection) -> bool:
 
 
 def check(con: duckdb.DuckDBPyConnection, force: bool = False) -> bool:
-    """At open: rebuild when stale (or `force`), else add the days passed since; True when it
-    rebuilt."""
+    """At open: rebuild when stale (or `force`), else add the days passed since and those an
+    import left behind (`defer`); True when it rebuilt."""
     rebuilt = force or stale(con)
     if rebuilt:
         log.info("agent_days out of date with member_states and queue_calls: rebuilding")
     con.execute("BEGIN TRANSACTION")
     try:
         refresh(con, everything=rebuilt)
+        settle(con)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")

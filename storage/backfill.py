@@ -21,10 +21,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import duckdb
-import pyarrow.compute as pc
 
 from collectors.rows import MemberState, QueueCall, RingAttempt
-from storage import rollups
+from storage import agent_days, rollups
 from storage.presence import MembersWritten, next_rowid, order_members, write_members
 from storage.queue_log import MAX_LINE_CHARS, OVERSIZED_LINE, QueueLogFolder
 from storage.queue_log_fast import FastFolder, FastRows
@@ -133,15 +132,29 @@ def backfill_file(
     # Close what is still present at the collector's horizon, then put history loaded after
     # the collector ran before its rows, once for the whole file.
     report.add_members(store.in_writer(functools.partial(
-        write_members, rows=[], pbx=pbx, order=False
+        write_members, rows=[], pbx=pbx, order=False, days=False
     )))  # fmt: skip
     store.in_writer(functools.partial(order_members, pbx=pbx, first=first_member))
+    store.in_writer(_settle_days)
     account = folder.account
     report.lines, report.open_calls = account.lines, account.open_calls
     report.orphan_lines, report.bad_lines = account.orphan_lines, account.bad_lines
     report.bad_line_count = account.bad_line_count
     report.seconds = time.monotonic() - started
     return report
+
+
+def _settle_days(con: duckdb.DuckDBPyConnection) -> None:
+    """agent_days recomputed from the first day the load wrote (a rewrite of the changelog,
+    order_members, has recomputed it all already). A load that stopped before leaves this
+    to the next open (agent_days.check)."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        agent_days.settle(con)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
 
 
 def _load_threads() -> int:
@@ -180,23 +193,11 @@ def _write_chunk(
     names: Mapping[str, str] | None,
 ) -> _Written:
     stays = len(calls) + (fast.calls.num_rows if fast is not None else 0)
-    # With member rows, agent_days is brought up to date once, after them, for the stays'
-    # days too: each refresh recomputes days (bench/README.md).
-    added, replaced = write_new(con, calls, attempts, fast, days=not rows) if stays else (0, 0)
-    since = _first_entered(calls, fast) if rows and (added or replaced) else None
-    members = (
-        write_members(con, rows, pbx, names=names, order=False, days_since=since)
-        if rows else None
-    )  # fmt: skip
+    # agent_days is recomputed once, at the load's end (`backfill_file`): each recompute runs
+    # from its first day up to today, over the collector's days after the file too.
+    added, replaced = write_new(con, calls, attempts, fast, days=False) if stays else (0, 0)
+    members = write_members(con, rows, pbx, names=names, order=False, days=False) if rows else None
     return _Written(stays, added, replaced, members)
-
-
-def _first_entered(calls: list[QueueCall], fast: FastRows | None) -> datetime | None:
-    """When the first of these stays entered, less the window `write_new` refreshes by."""
-    times = [c.entered_at for c in calls]
-    if fast is not None and fast.calls.num_rows:
-        times.append(pc.min(fast.calls["entered_at"]).as_py())
-    return min(times) - timedelta(seconds=SAME_STAY_WINDOW_S) if times else None
 
 
 def _chunks(

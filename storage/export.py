@@ -66,6 +66,7 @@ NOT_EXPORTED = (
     "member_heads",
     "agent_days",
     "agent_days_state",
+    "agent_days_pending",
 )
 WHOLE = "all"  # the partition key of an unpartitioned table
 BATCH_ROWS = 100_000  # rows per Arrow batch: bounds memory whatever a day holds

@@ -28,27 +28,27 @@ log = logging.getLogger(__name__)
 TABLES = ("member_changes", "member_heads")
 
 
-def catch_up(
-    con: duckdb.DuckDBPyConnection, rewritten: bool = False, since: datetime | None = None
-) -> None:
+def catch_up(con: duckdb.DuckDBPyConnection, rewritten: bool = False, days: bool = True) -> None:
     """`refresh` (or, when member_states was `rewritten`, `rebuild`) in a transaction of its
     own, right after the one that wrote member_states: inside that one, DuckDB numbers the
     new rows with provisional rowids (2**55 and up), replaced at commit, and the fold goes by
     rowid. Should it fail, the rows stay unfolded and the next call folds them too (nothing
     is dropped); until then, and if the process dies in between, `check` at open finds the
-    heads' count behind member_states and rebuilds. `since`: agent_days is also brought up
-    to date from then on (stays written before without it, storage/backfill.py)."""
+    heads' count behind member_states and rebuilds. Without `days`, agent_days is noted
+    behind from the new rows' first day instead of recomputed (`agent_days.defer`: a
+    queue_log import recomputes once, at its end), unless the fold had to start over."""
     con.execute("BEGIN TRANSACTION")
     try:
         # The presence per day (storage/agent_days.py) from the first day the new rows touch.
-        if not rewritten:
-            first = _first_since(con)
-            since = first if since is None else since if first is None else min(since, first)
+        since = None if rewritten else _first_since(con)
         if rewritten:
             rebuild(con)
         else:
             rewritten = refresh(con)
-        agent_days.refresh(con, since, everything=rewritten)
+        if days or rewritten:
+            agent_days.refresh(con, since, everything=rewritten)
+        elif since is not None:
+            agent_days.defer(con, since)
         con.execute("COMMIT")
     except BaseException:
         with contextlib.suppress(duckdb.Error):

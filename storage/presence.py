@@ -170,14 +170,14 @@ def write_members(
     pbx: str,
     names: Mapping[str, str] | None = None,
     order: bool = True,
-    days_since: datetime | None = None,
+    days: bool = True,
 ) -> MembersWritten:
     """In one transaction: resolve names to interfaces, keep the rows dated before the PBX's
     horizon that the store does not hold yet, close at the horizon what queue_log left
     present, and (with `order`) keep each member's rows in time order by arrival. A long
     import writes its chunks with order=False and calls `order_members` once at the end: the
-    rewrite costs the whole changelog. `days_since`: agent_days is brought up to date from
-    then on too (`member_changes.catch_up`)."""
+    rewrite costs the whole changelog; it also passes days=False: agent_days is recomputed
+    once at its end (`member_changes.catch_up`, `agent_days.settle`)."""
     done = MembersWritten()
     con.execute("BEGIN TRANSACTION")
     try:
@@ -199,7 +199,7 @@ def write_members(
     except BaseException:
         con.execute("ROLLBACK")
         raise
-    member_changes.catch_up(con, rewritten=done.reordered, since=days_since)
+    member_changes.catch_up(con, rewritten=done.reordered, days=days)
     return done
 
 

@@ -107,7 +107,8 @@ def refresh_new_calls(
     file import's, storage/backfill.py): the same buckets and callers, found by DuckDB. The
     import writes some 50k stays per chunk; as Python objects they cost the writer thread
     ~0.5 s of CPU (and the GIL) per 1M lines (bench/README.md). Without `days`, agent_days
-    is left to the caller (the import refreshes it once with the chunk's member rows)."""
+    is not recomputed but noted behind from the stays' first day (`agent_days.defer`: the
+    import recomputes once, at its end)."""
     row = con.execute("SELECT min(entered_at), max(entered_at) FROM new_calls").fetchone()
     if row is None or row[0] is None:
         refresh_rings(con, rings)
@@ -154,6 +155,8 @@ def _refresh_buckets(
     # of old stays into a store with later days).
     if days:
         agent_days.refresh(con, first, last)
+    else:
+        agent_days.defer(con, first)
 
 
 def _refresh_callers(con: duckdb.DuckDBPyConnection, lo: datetime, hi: datetime) -> None:

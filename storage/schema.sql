@@ -640,6 +640,12 @@ CREATE TABLE IF NOT EXISTS agent_days_state (
     calls_n   BIGINT NOT NULL,
     reach_s   DOUBLE NOT NULL
 );
+-- Days from which agent_days is behind: a queue_log import writes its rows without
+-- recomputing it and does so once at its end (storage/agent_days.py `defer`, `settle`); a
+-- row left here (an import that stopped) is settled at the next open.
+CREATE TABLE IF NOT EXISTS agent_days_pending (
+    since_day BIGINT NOT NULL
+);
 
 -- How long after entering a stay can still be talking: the stored bound for the stays before
 -- upto_day, the stays since then read (few; all of them without a state row).
