@@ -16,6 +16,10 @@ order_members rewrite, which rebuilds). A rename (member_heads' newest names cha
 first refresh rebuild everything. The days up to yesterday (UTC) are kept; `refresh` adds
 the days the clock has passed since. `check` at open rebuilds when the row counts it was
 folded from disagree with the tables (rows written by hand, a file from before the table).
+A queue_log import recomputes once, at its end: its chunks note the days they leave behind
+(`defer`, in agent_days_pending) and the end recomputes from the earliest (`settle`); a load
+that stopped before is settled at the next open, even if the collector's writes have made
+the row counts agree since.
 """
 
 from __future__ import annotations
