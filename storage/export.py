@@ -67,6 +67,7 @@ NOT_EXPORTED = (
     "agent_days",
     "agent_days_state",
     "agent_days_pending",
+    "member_states_unordered",
 )
 WHOLE = "all"  # the partition key of an unpartitioned table
 BATCH_ROWS = 100_000  # rows per Arrow batch: bounds memory whatever a day holds

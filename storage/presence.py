@@ -33,11 +33,17 @@ session the collector restates what differs from its last state, and the rows fi
 outage land before that restatement (the changelog is put in time order, `order_members`).
 A session whose end was never written (the service killed) leaves its outage unknown: the
 collector's last state carries through it, as it did before outages were filled.
+
+An import writes its chunks' rows as they come and puts the changelog in time order once, at
+its end (`order_members`); until then `member_states_unordered` says from which row on it may
+be out of order, so that a load that stops before its end is put in order at the next open
+(`order_left`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -49,6 +55,8 @@ import pyarrow as pa
 from collectors.rows import MemberState
 from storage import member_changes
 from storage.store import scalar, to_arrow
+
+log = logging.getLogger(__name__)
 
 SOURCE = "queue_log"
 _DATA = 5  # index of the first data field in a split line
@@ -195,6 +203,8 @@ def write_members(
             done.added += scalar(con, _CLOSE, {"pbx": pbx, "h": horizon})
         if order and done.added:
             done.reordered = _order(con, pbx, first_new)
+        elif done.added:  # put in order by order_members, or at the next open
+            con.execute(_UNORDERED, {"pbx": pbx, "first": first_new})
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
@@ -223,10 +233,23 @@ def order_members(con: duckdb.DuckDBPyConnection, pbx: str, first: int) -> bool:
     return done
 
 
+def order_left(con: duckdb.DuckDBPyConnection) -> None:
+    """At open: `order_members` for the rows a load that stopped before its end (or a
+    follower stopped before it caught up) left out of time order."""
+    left = con.execute(
+        "SELECT pbx, min(first_rowid) FROM member_states_unordered GROUP BY pbx ORDER BY pbx"
+    ).fetchall()
+    for pbx, first in left:
+        log.info("%s: member rows an import left out of time order: ordering them", pbx)
+        order_members(con, pbx, int(first))
+
+
 def _order(con: duckdb.DuckDBPyConnection, pbx: str, first: int) -> bool:
     if not scalar(con, _DISORDER, {"pbx": pbx, "first": first}):
+        con.execute(_ORDERED, {"pbx": pbx, "first": first})
         return False
     con.execute(_REORDER)
+    con.execute("DELETE FROM member_states_unordered")  # every row is in order now
     return True
 
 
@@ -334,6 +357,8 @@ FROM member_states
 WHERE pbx = $pbx AND source = 'queue_log'
 QUALIFY row_number() OVER (PARTITION BY queue, interface ORDER BY since DESC, rowid DESC) = 1
     AND present AND since < CAST($h AS TIMESTAMPTZ)"""
+_UNORDERED = "INSERT INTO member_states_unordered VALUES ($pbx, $first)"
+_ORDERED = "DELETE FROM member_states_unordered WHERE pbx = $pbx AND first_rowid >= $first"
 # A row written before the new ones, for the same member, dated after one of them.
 _DISORDER = """
 SELECT count(*) FROM member_states AS m

@@ -646,6 +646,13 @@ CREATE TABLE IF NOT EXISTS agent_days_state (
 CREATE TABLE IF NOT EXISTS agent_days_pending (
     since_day BIGINT NOT NULL
 );
+-- member_states rows a queue_log import or follower appended without putting the changelog
+-- in time order (it does so once, at its end: storage/presence.py `order_members`), from
+-- first_rowid on; a row left here (a load that stopped) is put in order at the next open.
+CREATE TABLE IF NOT EXISTS member_states_unordered (
+    pbx         VARCHAR NOT NULL,
+    first_rowid BIGINT NOT NULL
+);
 
 -- How long after entering a stay can still be talking: the stored bound for the stays before
 -- upto_day, the stays since then read (few; all of them without a state row).

@@ -387,6 +387,10 @@ def apply_schema(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(SCHEMA_SQL.read_text())
     # A count check would not see an emptied caller_stays: a reshaped rollup rebuilds them all.
     rollups.check(con, force=reshaped)
+    # Member rows a queue_log load left out of time order (it stopped before its end).
+    from storage.presence import order_left  # here: presence imports this module
+
+    order_left(con)
     # Presence per day is folded from member_changes: rebuilt with it.
     agent_days.check(con, force=member_changes.check(con) or days_reshaped)
 

@@ -19,6 +19,7 @@ import pytest
 
 import queries
 from collectors.rows import ConnectionSession, MemberState
+from storage import backfill
 from storage.backfill import backfill_file
 from storage.follower import QueueLogFollower
 from storage.queue_log import fold_calls
@@ -377,3 +378,24 @@ def test_live_views_show_only_what_the_collector_says(store: Store, log: Path) -
     assert queries.run("live_members", cursor).empty
     assert queries.run("live_agents", cursor, start=at("00:00:00")).empty
     assert queries.run("live_queues", cursor)["agents_available"].sum() == 0
+
+
+def test_rows_a_stopped_load_left_out_of_order_are_ordered_at_open(
+    tmp_path: Path, log: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As above, but the load stops before it puts the changelog in time order (its last
+    step): the next open does it (member_states_unordered), so both days read right."""
+    path = tmp_path / "cb.duckdb"
+    with Store(path) as store:
+        store.put(ami_member(at("08:00:00", "2026-11-03")))
+        store.put(ami_member(at("09:00:00", "2026-11-03"), paused=True, paused_reason="Break"))
+        store.put(ami_member(at("09:15:00", "2026-11-03")))
+        store.flush()
+        monkeypatch.setattr(backfill, "order_members", lambda con, pbx, first: False)
+        backfill_file(store, log, "main", members=ALICE)
+        assert [r[-1] for r in member_rows(store)] == ["ami"] * 3 + ["queue_log"] * 4
+    with Store(path) as store:
+        assert [r[-1] for r in member_rows(store)] == ["queue_log"] * 4 + ["ami"] * 3
+        assert_hand_worked(summary(store))
+        left = store.cursor().execute("SELECT count(*) FROM member_states_unordered").fetchall()
+        assert left == [(0,)]
