@@ -106,7 +106,6 @@ def backfill_file(
         for chunk in _chunks(path):
             fast_rows = None
             if fast_folder is not None:
-                # The first chunk is folded while the writer has nothing to write: every core.
                 fast_rows, rest = fast_folder.feed(chunk)
                 calls, attempts = folder.feed_rest(chunk, rest)
             else:
