@@ -666,6 +666,12 @@ CREATE OR REPLACE MACRO talk_reach() AS (
            AND entered_at >= coalesce((SELECT to_timestamp(max(upto_day) * 86400)
                                        FROM agent_days_state), '-infinity'::TIMESTAMPTZ))));
 
+-- `queue` is one of `queues` (NULL: all). agent_time filters by its argument itself, not by
+-- a join with a parameter row: such a join kept DuckDB from narrowing the scans to the
+-- range's bounds (all 10M stays read for one queue's day, bench/README.md).
+CREATE OR REPLACE MACRO in_chosen(queues, queue) AS
+    CAST(queues AS VARCHAR[]) IS NULL OR list_contains(CAST(queues AS VARCHAR[]), queue);
+
 -- agent_summary's presence in two disjoint ranges [start1, end1) and [start2, end2) (a start
 -- NULL: from the first row; an end NULL: until now, and never past now) for the chosen queues
 -- (NULL: all), per device, UTC day and pause reason: agent_days' columns. The one definition
@@ -687,8 +693,7 @@ spans AS (
            least(CASE WHEN c.ended = 'infinity' THEN p.now_at ELSE c.ended END,
                  coalesce(CAST(end1 AS TIMESTAMPTZ), p.now_at)) AS hi
     FROM member_changes AS c, p
-    WHERE (CAST(chosen_queues AS VARCHAR[]) IS NULL
-           OR list_contains(CAST(chosen_queues AS VARCHAR[]), c.queue))
+    WHERE in_chosen(chosen_queues, c.queue)
       AND c.began < coalesce(CAST(end1 AS TIMESTAMPTZ), 'infinity'::TIMESTAMPTZ)
       AND c.ended > coalesce(CAST(start1 AS TIMESTAMPTZ), '-infinity'::TIMESTAMPTZ)
     UNION ALL
@@ -697,8 +702,7 @@ spans AS (
            least(CASE WHEN c.ended = 'infinity' THEN p.now_at ELSE c.ended END,
                  coalesce(CAST(end2 AS TIMESTAMPTZ), p.now_at))
     FROM member_changes AS c, p
-    WHERE (CAST(chosen_queues AS VARCHAR[]) IS NULL
-           OR list_contains(CAST(chosen_queues AS VARCHAR[]), c.queue))
+    WHERE in_chosen(chosen_queues, c.queue)
       AND c.began < coalesce(CAST(end2 AS TIMESTAMPTZ), 'infinity'::TIMESTAMPTZ)
       AND c.ended > coalesce(CAST(start2 AS TIMESTAMPTZ), '-infinity'::TIMESTAMPTZ)
 ),
@@ -803,24 +807,20 @@ run_days AS (
 ),
 talks AS (
     -- A stay talks after it entered: for each range, none entered after its end, nor so long
-    -- before its start (talk_from) that it had hung up by then. The chosen queues as the
-    -- argument itself, here and in spans, not p.queues: a join with p kept DuckDB from
-    -- narrowing the scan to the range's bounds (all 10M stays read for one queue's day).
+    -- before its start (talk_from) that it had hung up by then.
     SELECT 1 AS w, c.agent, c.answered_at, c.talk_s
     FROM queue_calls AS c
     WHERE c.outcome = 'answered' AND c.answered_at IS NOT NULL AND c.talk_s > 0
       AND c.entered_at < coalesce(CAST(end1 AS TIMESTAMPTZ), 'infinity'::TIMESTAMPTZ)
       AND c.entered_at >= coalesce(CAST(talk_from1 AS TIMESTAMPTZ), '-infinity'::TIMESTAMPTZ)
-      AND (CAST(chosen_queues AS VARCHAR[]) IS NULL
-           OR list_contains(CAST(chosen_queues AS VARCHAR[]), c.queue))
+      AND in_chosen(chosen_queues, c.queue)
     UNION ALL
     SELECT 2 AS w, c.agent, c.answered_at, c.talk_s
     FROM queue_calls AS c
     WHERE c.outcome = 'answered' AND c.answered_at IS NOT NULL AND c.talk_s > 0
       AND c.entered_at < coalesce(CAST(end2 AS TIMESTAMPTZ), 'infinity'::TIMESTAMPTZ)
       AND c.entered_at >= coalesce(CAST(talk_from2 AS TIMESTAMPTZ), '-infinity'::TIMESTAMPTZ)
-      AND (CAST(chosen_queues AS VARCHAR[]) IS NULL
-           OR list_contains(CAST(chosen_queues AS VARCHAR[]), c.queue))
+      AND in_chosen(chosen_queues, c.queue)
 ),
 talk_days AS (
     SELECT t.w, n.did, t.lo_us, t.hi_us,
