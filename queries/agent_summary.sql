@@ -41,16 +41,18 @@ counts AS (
     GROUP BY c.agent
 ),
 cut AS (
-    -- Over all queues, the whole UTC days [a, b) of the range that agent_days holds (days
-    -- since 1970-01-01; it holds those before upto_day) are read from it; the partial days
-    -- at the edges (or the whole range, when no whole day is held or for chosen queues) are
-    -- folded from member_changes by agent_time (storage/schema.sql, which computes
-    -- agent_days' rows too).
-    SELECT a, b, coalesce(a < b, false) AS whole, hi,
+    -- Over all queues or one (q), the whole UTC days [a, b) of the range that agent_days
+    -- holds (days since 1970-01-01; it holds those before upto_day) are read from it; the
+    -- partial days at the edges (or the whole range, when no whole day is held or for
+    -- several chosen queues) are folded from member_changes by agent_time
+    -- (storage/schema.sql, which computes agent_days' rows too).
+    SELECT a, b, coalesce(a < b, false) AS whole, hi, q,
            greatest(talk_reach(), 0) + 1 AS reach
     FROM (SELECT CASE WHEN CAST($queues AS VARCHAR[]) IS NULL
+                        OR len(list_distinct(CAST($queues AS VARCHAR[]))) = 1
                       THEN coalesce((epoch_us(CAST($start AS TIMESTAMPTZ)) + 86400000000 - 1)
                                     // 86400000000, 0) END AS a,
+                 CAST($queues AS VARCHAR[])[1] AS q,
                  least(epoch_us(coalesce(CAST($end AS TIMESTAMPTZ), now())) // 86400000000,
                        (SELECT max(upto_day) FROM agent_days_state)) AS b,
                  coalesce(CAST($end AS TIMESTAMPTZ), now()) AS hi)
@@ -60,7 +62,7 @@ device_time AS (
     SELECT d.pbx, d.interface, d.reason, d.logged_in_s, d.pause_s, d.talk_s
     FROM agent_days AS d
     WHERE d.day >= (SELECT a FROM cut) AND d.day < (SELECT b FROM cut)
-      AND (SELECT whole FROM cut)
+      AND d.queue IS NOT DISTINCT FROM (SELECT q FROM cut) AND (SELECT whole FROM cut)
     UNION ALL
     -- The edges: [start, a) and [b, end) (or the whole range, and nothing). A talk overlaps
     -- an edge only when its stay entered less than talk_reach() before it.

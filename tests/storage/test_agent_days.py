@@ -29,7 +29,7 @@ from storage.store import Store, scalar
 from tests.storage.test_member_changes import DAY, _members, _talks
 
 SCRATCH_SQL = Path(__file__).parents[1] / "queries" / "agent_summary_scratch.sql"
-_ROWS = "SELECT * FROM agent_days ORDER BY pbx, interface, day, reason"
+_ROWS = "SELECT * FROM agent_days ORDER BY pbx, interface, queue NULLS FIRST, day, reason"
 _STATE = "SELECT upto_day, names_key, states_n, calls_n FROM agent_days_state"
 
 
@@ -74,6 +74,25 @@ def test_a_rename_moves_the_talk(store: Store) -> None:
     store.put(replace(bob, member_name="Zed", since=bob.since + timedelta(days=30)))
     store.flush()
     _tables(store)
+
+
+def test_a_rename_in_one_queue_moves_that_queues_talk(store: Store) -> None:
+    # Alice's device is in support and sales. Renamed Zed in support, it is Zed over all
+    # queues; renamed Zed in sales too, it is still Zed over all queues, but no longer Alice
+    # in sales: agent_days' rows for sales alone (talk by name) change with it.
+    members = _members(1500)
+    for row in members:
+        store.put(row)
+    for stay in _talks(200):
+        store.put(stay)
+    store.flush()
+    alice = [m for m in members if m.member_name == "Alice"]
+    later = max(m.since for m in members) + timedelta(hours=1)
+    for n, queue in enumerate(("support", "sales")):
+        row = next(m for m in alice if m.queue == queue)
+        store.put(replace(row, member_name="Zed", since=later + timedelta(minutes=n)))
+        store.flush()
+        _tables(store)
 
 
 def test_a_queue_log_import_and_backfill_keep_them_equal(store: Store, tmp_path: Path) -> None:
@@ -241,6 +260,11 @@ CASES = [
     {"start": _TODAY},  # today
     {"start": _TODAY - timedelta(days=1, hours=3), "end": _TODAY + timedelta(hours=1)},
     {"start": _at(0), "end": _at(3), "queues": ["sales"]},  # queue subsets
+    {"start": _at(-200), "end": _at(165), "queues": ["support"]},  # one queue: its days
+    _local(0, timedelta(hours=5, minutes=45)) | {"queues": ["sales"]},
+    {"start": _TODAY - timedelta(days=1, hours=3), "queues": ["support"]},
+    {"start": _at(0), "end": _at(3), "queues": ["sales", "sales"]},
+    {"start": _at(0, 3), "end": _at(2, 3), "queues": ["support"], "agents": ["Alice"]},
     {"start": _at(0, 5), "end": _at(3), "queues": ["support", "sales"]},
     {"start": _at(0, 3), "end": _at(2, 3), "agents": ["Alice", "PJSIP/4"]},  # agents
     {"start": _at(0), "end": _at(3), "agents": ["Bob"]},
