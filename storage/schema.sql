@@ -676,14 +676,21 @@ CREATE OR REPLACE MACRO talk_reach() AS (
 CREATE OR REPLACE MACRO in_chosen(queues, queue) AS
     CAST(queues AS VARCHAR[]) IS NULL OR list_contains(CAST(queues AS VARCHAR[]), queue);
 
+-- agent_time's keys, a device's interface and the agent name its talk is matched by: as they
+-- are, or with by_queue the queue after a NUL, so that each membership is a device of its own
+-- and one fold folds every queue apart, while a fold of all or of chosen queues plans as it
+-- did before (a queue column in every partition made it 5-30 % slower, bench/README.md).
+CREATE OR REPLACE MACRO member_key(by_queue, key, queue) AS
+    CASE WHEN by_queue THEN key || chr(0) || queue ELSE key END;
+
 -- agent_summary's presence in two disjoint ranges [start1, end1) and [start2, end2) (a start
 -- NULL: from the first row; an end NULL: until now, and never past now) for the chosen queues
 -- (NULL: all), per device, UTC day and pause reason: agent_days' columns. The one definition
 -- of agent_days' rows and of the query's edge days (two ranges in one fold: the query's
 -- first and last partial days, planned once). talk_from1 and talk_from2 bound the stays whose
 -- talk is read for each range (NULL: all). by_queue: each chosen queue apart, as if it alone
--- were chosen (queue: its name), which is one fold for agent_days' rows of every queue; else
--- the chosen queues together (queue: NULL). Internally `g` is the queue, or '' together.
+-- were chosen (queue: its name), in one fold, for agent_days' rows of every queue; else the
+-- chosen queues together (queue: NULL).
 CREATE OR REPLACE MACRO agent_time(start1, end1, start2, end2, chosen_queues, talk_from1,
                                    talk_from2, by_queue := false) AS TABLE
 WITH p AS (
@@ -694,8 +701,8 @@ spans AS (
     -- (member_changes is stored in order of its rows' end: zone maps skip the changes ended
     -- before the range; coalesce, not "IS NULL OR", so that a bound read from a table still
     -- skips them). 'infinity': the row still holds, until now.
-    SELECT 1 AS w, CASE WHEN by_queue THEN c.queue ELSE '' END AS g, c.seq, c.pbx, c.queue,
-           c.interface, c.present, c.paused, c.reason,
+    SELECT 1 AS w, c.seq, c.pbx, c.queue,
+           member_key(by_queue, c.interface, c.queue) AS interface, c.present, c.paused, c.reason,
            greatest(c.began, coalesce(CAST(start1 AS TIMESTAMPTZ), c.began)) AS lo,
            least(CASE WHEN c.ended = 'infinity' THEN p.now_at ELSE c.ended END,
                  coalesce(CAST(end1 AS TIMESTAMPTZ), p.now_at)) AS hi
@@ -704,8 +711,8 @@ spans AS (
       AND c.began < coalesce(CAST(end1 AS TIMESTAMPTZ), 'infinity'::TIMESTAMPTZ)
       AND c.ended > coalesce(CAST(start1 AS TIMESTAMPTZ), '-infinity'::TIMESTAMPTZ)
     UNION ALL
-    SELECT 2 AS w, CASE WHEN by_queue THEN c.queue ELSE '' END, c.seq, c.pbx, c.queue,
-           c.interface, c.present, c.paused, c.reason,
+    SELECT 2 AS w, c.seq, c.pbx, c.queue,
+           member_key(by_queue, c.interface, c.queue), c.present, c.paused, c.reason,
            greatest(c.began, coalesce(CAST(start2 AS TIMESTAMPTZ), c.began)),
            least(CASE WHEN c.ended = 'infinity' THEN p.now_at ELSE c.ended END,
                  coalesce(CAST(end2 AS TIMESTAMPTZ), p.now_at))
@@ -720,57 +727,57 @@ live AS (
 memberships AS (
     -- Most devices are a member of one chosen queue: their spans are their pieces as they
     -- are. Only the others are cut and matched below.
-    SELECT w, g, pbx, interface, count(DISTINCT queue) > 1 AS shared
+    SELECT w, pbx, interface, count(DISTINCT queue) > 1 AS shared
     FROM live
-    GROUP BY w, g, pbx, interface
+    GROUP BY w, pbx, interface
 ),
 multi AS (
-    SELECT l.* FROM live AS l JOIN memberships AS m USING (w, g, pbx, interface) WHERE m.shared
+    SELECT l.* FROM live AS l JOIN memberships AS m USING (w, pbx, interface) WHERE m.shared
 ),
 cuts AS (
-    SELECT w, g, pbx, interface, lo AS cut FROM multi
+    SELECT w, pbx, interface, lo AS cut FROM multi
     UNION
-    SELECT w, g, pbx, interface, hi AS cut FROM multi
+    SELECT w, pbx, interface, hi AS cut FROM multi
 ),
 pieces AS (
     -- The device's timeline cut wherever any of its memberships changes state.
-    SELECT w, g, pbx, interface, cut AS lo,
-           lead(cut) OVER (PARTITION BY w, g, pbx, interface ORDER BY cut) AS hi
+    SELECT w, pbx, interface, cut AS lo,
+           lead(cut) OVER (PARTITION BY w, pbx, interface ORDER BY cut) AS hi
     FROM cuts
 ),
 covered AS (
     -- Each piece against each of the device's memberships: the membership's latest interval
     -- begun by then (an ASOF join, linear where a range join would be quadratic) holds the
     -- piece when it lasts to the piece's end.
-    SELECT x.w, x.g, x.pbx, x.interface, x.lo, x.hi, s.seq, s.present, s.paused, s.reason
-    FROM pieces AS x
-    JOIN (SELECT DISTINCT w, g, pbx, interface, queue FROM multi) AS m
-      ON m.w = x.w AND m.g = x.g AND m.pbx = x.pbx AND m.interface = x.interface
+    SELECT g.w, g.pbx, g.interface, g.lo, g.hi, s.seq, s.present, s.paused, s.reason
+    FROM pieces AS g
+    JOIN (SELECT DISTINCT w, pbx, interface, queue FROM multi) AS m
+      ON m.w = g.w AND m.pbx = g.pbx AND m.interface = g.interface
     ASOF JOIN multi AS s
-      ON s.w = m.w AND s.g = m.g AND s.pbx = m.pbx AND s.interface = m.interface
-     AND s.queue = m.queue AND x.lo >= s.lo
-    WHERE x.hi IS NOT NULL AND s.hi >= x.hi
+      ON s.w = m.w AND s.pbx = m.pbx AND s.interface = m.interface AND s.queue = m.queue
+     AND g.lo >= s.lo
+    WHERE g.hi IS NOT NULL AND s.hi >= g.hi
 ),
 device_time AS (
     -- In epoch microseconds: integer arithmetic, where TIMESTAMPTZ arithmetic goes through
     -- the calendar (ICU), ~50x slower.
-    SELECT w, g, pbx, interface, epoch_us(lo) AS lo_us, epoch_us(hi) AS hi_us,
+    SELECT w, pbx, interface, epoch_us(lo) AS lo_us, epoch_us(hi) AS hi_us,
            bool_or(present) AS logged_in,
            coalesce(bool_and(paused) FILTER (WHERE present), false) AS paused,
            arg_max(reason, seq) FILTER (WHERE present AND paused) AS reason
     FROM covered
-    GROUP BY w, g, pbx, interface, lo, hi
+    GROUP BY w, pbx, interface, lo, hi
     UNION ALL
     -- The same for a device of one membership: its spans, which never overlap.
-    SELECT l.w, l.g, l.pbx, l.interface, epoch_us(l.lo), epoch_us(l.hi), l.present,
+    SELECT l.w, l.pbx, l.interface, epoch_us(l.lo), epoch_us(l.hi), l.present,
            l.present AND l.paused, CASE WHEN l.present AND l.paused THEN l.reason END
     FROM live AS l
-    JOIN memberships AS m USING (w, g, pbx, interface)
+    JOIN memberships AS m USING (w, pbx, interface)
     WHERE NOT m.shared
 ),
 day_time AS (
     -- Each piece cut at UTC midnights (86400e6 microseconds).
-    SELECT g, pbx, interface, day, logged_in, paused,
+    SELECT pbx, interface, day, logged_in, paused,
            CASE WHEN logged_in AND paused THEN reason END AS reason,
            (least(hi_us, (day + 1) * 86400000000) - greatest(lo_us, day * 86400000000)) / 1e6
                AS secs
@@ -779,33 +786,34 @@ day_time AS (
 ),
 names AS (
     -- A device is named by its chosen memberships' newest name (member_heads, kept with
-    -- member_changes).
-    SELECT CASE WHEN by_queue THEN h.queue ELSE '' END AS g, h.pbx, h.interface,
-           coalesce(arg_max(h.member_name, h.name_seq), h.interface) AS agent,
-           row_number() OVER (ORDER BY g, h.pbx, h.interface) AS did
-    FROM member_heads AS h, p
-    WHERE p.queues IS NULL OR list_contains(p.queues, h.queue)
-    GROUP BY g, h.pbx, h.interface
+    -- member_changes); with by_queue, each membership by its own.
+    SELECT pbx, member_key(by_queue, interface, queue) AS interface,
+           member_key(by_queue, agent, queue) AS agent,
+           row_number() OVER (ORDER BY pbx, interface, queue) AS did
+    FROM (SELECT h.pbx, h.interface, CASE WHEN by_queue THEN h.queue END AS queue,
+                 coalesce(arg_max(h.member_name, h.name_seq), h.interface) AS agent
+          FROM member_heads AS h, p
+          WHERE p.queues IS NULL OR list_contains(p.queues, h.queue)
+          GROUP BY h.pbx, h.interface, CASE WHEN by_queue THEN h.queue END)
 ),
 logged AS (
-    SELECT w, g, pbx, interface, lo_us, hi_us FROM device_time WHERE logged_in
+    SELECT w, pbx, interface, lo_us, hi_us FROM device_time WHERE logged_in
 ),
 runs AS (
     -- Each device's logged-in time as maximal runs (a login session, give or take): a run
     -- starts at a logged-in piece that no logged-in piece ends at and ends at the first
     -- such end after it. Hash joins and a small ASOF join, where merging pieces in order
     -- would sort them all.
-    SELECT s.w, s.g, s.pbx, s.interface, s.lo_us, e.hi_us
+    SELECT s.w, s.pbx, s.interface, s.lo_us, e.hi_us
     FROM (SELECT * FROM logged AS l
           WHERE NOT EXISTS (SELECT 1 FROM logged AS k
-                            WHERE k.w = l.w AND k.g = l.g AND k.pbx = l.pbx
-                              AND k.interface = l.interface AND k.hi_us = l.lo_us)) AS s
+                            WHERE k.w = l.w AND k.pbx = l.pbx AND k.interface = l.interface
+                              AND k.hi_us = l.lo_us)) AS s
     ASOF JOIN (SELECT * FROM logged AS l
                WHERE NOT EXISTS (SELECT 1 FROM logged AS k
-                                 WHERE k.w = l.w AND k.g = l.g AND k.pbx = l.pbx
+                                 WHERE k.w = l.w AND k.pbx = l.pbx
                                    AND k.interface = l.interface AND k.lo_us = l.hi_us)) AS e
-      ON e.w = s.w AND e.g = s.g AND e.pbx = s.pbx AND e.interface = s.interface
-     AND e.hi_us > s.lo_us
+      ON e.w = s.w AND e.pbx = s.pbx AND e.interface = s.interface AND e.hi_us > s.lo_us
 ),
 run_days AS (
     -- Runs and talks (below) both listed per UTC day they touch, so that matching them is a
@@ -813,21 +821,19 @@ run_days AS (
     SELECT r.w, n.did, r.lo_us, r.hi_us,
            unnest(range(r.lo_us // 86400000000, (r.hi_us - 1) // 86400000000 + 1)) AS day
     FROM runs AS r
-    JOIN names AS n USING (g, pbx, interface)
+    JOIN names AS n USING (pbx, interface)
 ),
 talks AS (
     -- A stay talks after it entered: for each range, none entered after its end, nor so long
     -- before its start (talk_from) that it had hung up by then.
-    SELECT 1 AS w, CASE WHEN by_queue THEN c.queue ELSE '' END AS g, c.agent, c.answered_at,
-           c.talk_s
+    SELECT 1 AS w, member_key(by_queue, c.agent, c.queue) AS agent, c.answered_at, c.talk_s
     FROM queue_calls AS c
     WHERE c.outcome = 'answered' AND c.answered_at IS NOT NULL AND c.talk_s > 0
       AND c.entered_at < coalesce(CAST(end1 AS TIMESTAMPTZ), 'infinity'::TIMESTAMPTZ)
       AND c.entered_at >= coalesce(CAST(talk_from1 AS TIMESTAMPTZ), '-infinity'::TIMESTAMPTZ)
       AND in_chosen(chosen_queues, c.queue)
     UNION ALL
-    SELECT 2 AS w, CASE WHEN by_queue THEN c.queue ELSE '' END, c.agent, c.answered_at,
-           c.talk_s
+    SELECT 2 AS w, member_key(by_queue, c.agent, c.queue), c.answered_at, c.talk_s
     FROM queue_calls AS c
     WHERE c.outcome = 'answered' AND c.answered_at IS NOT NULL AND c.talk_s > 0
       AND c.entered_at < coalesce(CAST(end2 AS TIMESTAMPTZ), 'infinity'::TIMESTAMPTZ)
@@ -837,10 +843,10 @@ talks AS (
 talk_days AS (
     SELECT t.w, n.did, t.lo_us, t.hi_us,
            unnest(range(t.lo_us // 86400000000, (t.hi_us - 1) // 86400000000 + 1)) AS day
-    FROM (SELECT w, g, agent, epoch_us(answered_at) AS lo_us,
+    FROM (SELECT w, agent, epoch_us(answered_at) AS lo_us,
                  epoch_us(answered_at) + CAST(talk_s * 1e6 AS BIGINT) AS hi_us
           FROM talks) AS t
-    JOIN names AS n USING (g, agent)
+    JOIN names AS n USING (agent)
 ),
 device_talk AS (
     -- Observed talk: each talk's overlap with its devices' logged-in runs in the same range
@@ -852,18 +858,19 @@ device_talk AS (
     JOIN run_days AS r ON r.w = t.w AND r.did = t.did AND r.day = t.day
     GROUP BY t.did, t.day
 )
-SELECT pbx, interface, nullif(g, '') AS queue, day, reason, sum(logged_in_s) AS logged_in_s,
-       sum(pause_s) AS pause_s, sum(talk_s) AS talk_s
+SELECT pbx, split_part(interface, chr(0), 1) AS interface,
+       nullif(split_part(interface, chr(0), 2), '') AS queue, day, reason,
+       sum(logged_in_s) AS logged_in_s, sum(pause_s) AS pause_s, sum(talk_s) AS talk_s
 FROM (
-    SELECT g, pbx, interface, day, reason,
+    SELECT pbx, interface, day, reason,
            coalesce(sum(secs) FILTER (WHERE logged_in), 0) AS logged_in_s,
            coalesce(sum(secs) FILTER (WHERE logged_in AND paused), 0) AS pause_s,
            0.0 AS talk_s
     FROM day_time
-    GROUP BY g, pbx, interface, day, reason
+    GROUP BY pbx, interface, day, reason
     UNION ALL
-    SELECT n.g, n.pbx, n.interface, t.day, NULL, 0.0, 0.0, t.talk_s
+    SELECT n.pbx, n.interface, t.day, NULL, 0.0, 0.0, t.talk_s
     FROM device_talk AS t
     JOIN names AS n USING (did)
 )
-GROUP BY g, pbx, interface, day, reason;
+GROUP BY pbx, interface, day, reason;
