@@ -49,6 +49,7 @@ from storage.store import configure
 choices = json.loads(sys.argv[4])
 con = duckdb.connect(sys.argv[2], read_only=True)
 configure(con)
+con.execute("SET enable_progress_bar = false")
 zone, last = ZoneInfo(TZ), (END - timedelta(days=1)).date()
 ranges = {f"{d} local days": (datetime.combine(last - timedelta(days=d - 1), dtime.min, zone),
                               datetime.combine(last + timedelta(days=1), dtime.min, zone))
@@ -89,7 +90,7 @@ def child(tree: Path, db: Path, runs: int, choices: str) -> dict[str, list]:
     chosen = [None if c == "all" else c.split("+") for c in choices.split(",")]
     args = [sys.executable, "-c", CHILD, str(tree), str(db), str(runs), json.dumps(chosen)]
     result = subprocess.run(args, capture_output=True, text=True, check=True)
-    return json.loads(result.stdout)
+    return json.loads(result.stdout.strip().splitlines()[-1])  # after anything else printed
 
 
 def same(a: str, b: str) -> bool:
