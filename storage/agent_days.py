@@ -6,7 +6,7 @@ piece of the year and joins every talk of the year against the logged-in runs (s
 days are kept here (`agent_time`, storage/schema.sql, computes them: the same SQL as the
 query's edge days) and a range reads its whole days from the table and only its partial
 edge days from member_changes. The days are kept over all queues (queue NULL) and for each
-queue alone (a manager's usual choice: one queue's year took 0.5-1.7 s folded); several
+queue alone (a manager's usual choice: one queue's year took 0.6-1.9 s folded at 10M); several
 chosen queues are still folded, since whether a device was paused depends on all of them.
 
 A day's rows depend on the member_changes rows that hold in it, on the talks that overlap it

@@ -23,6 +23,7 @@ import pandas as pd
 import pytest
 
 import queries
+from collectors.rows import MemberState
 from storage import agent_days
 from storage.backfill import backfill_file, write_new
 from storage.store import Store, scalar
@@ -61,13 +62,19 @@ def test_writer_batches_keep_the_days_equal(store: Store) -> None:
     _tables(store)
 
 
-def test_a_rename_moves_the_talk(store: Store) -> None:
+def _written(store: Store) -> list[MemberState]:
+    """Three days of member rows and talks, written; the member rows."""
     members = _members(1500)
     for row in members:
         store.put(row)
     for stay in _talks(200):
         store.put(stay)
     store.flush()
+    return members
+
+
+def test_a_rename_moves_the_talk(store: Store) -> None:
+    members = _written(store)
     _tables(store)
     # Bob's device now answers to Zed: its talk (Bob's stays) is no longer its own.
     bob = next(m for m in members if m.member_name == "Bob")
@@ -80,12 +87,7 @@ def test_a_rename_in_one_queue_moves_that_queues_talk(store: Store) -> None:
     # Alice's device is in support and sales. Renamed Zed in support, it is Zed over all
     # queues; renamed Zed in sales too, it is still Zed over all queues, but no longer Alice
     # in sales: agent_days' rows for sales alone (talk by name) change with it.
-    members = _members(1500)
-    for row in members:
-        store.put(row)
-    for stay in _talks(200):
-        store.put(stay)
-    store.flush()
+    members = _written(store)
     alice = [m for m in members if m.member_name == "Alice"]
     later = max(m.since for m in members) + timedelta(hours=1)
     for n, queue in enumerate(("support", "sales")):
