@@ -271,8 +271,7 @@ def write_new(
         _count(con, _FRESH)
         added = _count(con, "INSERT INTO queue_calls SELECT n.* FROM new_calls n SEMI JOIN "
                             "fresh USING (pbx, queue, call_id, entered_at)")  # fmt: skip
-        con.execute("INSERT INTO ring_attempts SELECT a.* FROM new_attempts a "
-                    "SEMI JOIN fresh USING (pbx, queue, call_id)")  # fmt: skip
+        con.execute(_INSERT_FRESH_RINGS)
         ring_span += _span(con, _FRESH_RINGS)
         con.execute("DROP TABLE fresh; DROP TABLE replaced")
         if added or replaced:  # the buckets of the new stays and of the gap stays they replace
@@ -301,6 +300,13 @@ def _span(con: duckdb.DuckDBPyConnection, sql: str) -> list[datetime | None]:
 
 _SAME_STAY = """q.pbx = n.pbx AND q.queue = n.queue AND q.call_id = n.call_id
     AND abs(epoch(q.entered_at) - epoch(n.entered_at)) < $window"""
+# A stay the store has already: the collector's record of it (entered within the window), or
+# queue_log's, which entered at the same second: a caller who leaves a queue and enters it
+# again a few seconds later (a key pressed to an IVR and back) is two stays of queue_log,
+# also when the second comes in a later chunk of a file or a later read of the follower.
+_KNOWN = """q.pbx = n.pbx AND q.queue = n.queue AND q.call_id = n.call_id
+    AND CASE WHEN q.source = 'queue_log' THEN q.entered_at = n.entered_at
+             ELSE abs(epoch(q.entered_at) - epoch(n.entered_at)) < $window END"""
 # Stays the collector could only close as unknown (a gap) that queue_log knows the end of.
 _REPLACED = f"""
 CREATE TEMP TABLE replaced AS
@@ -319,13 +325,22 @@ WHERE t.source = 'ami' AND t.pbx = r.pbx AND t.queue = r.queue AND t.call_id = r
 _REPLACED_RINGS = """
 SELECT min(t.started_at), max(t.started_at) FROM ring_attempts t
 JOIN replaced r USING (pbx, queue, call_id) WHERE t.source = 'ami'"""
-_FRESH_RINGS = """
-SELECT min(a.started_at), max(a.started_at) FROM new_attempts a
-SEMI JOIN fresh USING (pbx, queue, call_id)"""
+# The ring attempts of the fresh stays: of their key, started while one of them lasted (from
+# a little before it entered: queue_log's whole seconds put a ring's start up to a second
+# early). A stay of the same key entered again, known already, keeps its rings out.
+_OF_FRESH = """
+SEMI JOIN fresh f
+  ON a.pbx = f.pbx AND a.queue = f.queue AND a.call_id = f.call_id
+ AND a.started_at >= f.entered_at - INTERVAL 2 SECONDS
+ AND a.started_at <= coalesce(f.ended_at, 'infinity'::TIMESTAMPTZ)"""
+_INSERT_FRESH_RINGS = f"""
+INSERT INTO ring_attempts SELECT a.* FROM new_attempts a {_OF_FRESH}"""  # noqa: S608 (fixed text)
+_FRESH_RINGS = f"""
+SELECT min(a.started_at), max(a.started_at) FROM new_attempts a {_OF_FRESH}"""  # noqa: S608
 _FRESH = f"""
 CREATE TEMP TABLE fresh AS
-SELECT n.pbx, n.queue, n.call_id, n.entered_at FROM new_calls n
-WHERE NOT EXISTS (SELECT 1 FROM queue_calls q WHERE {_SAME_STAY})"""  # noqa: S608 (fixed text)
+SELECT n.pbx, n.queue, n.call_id, n.entered_at, n.ended_at FROM new_calls n
+WHERE NOT EXISTS (SELECT 1 FROM queue_calls q WHERE {_KNOWN})"""  # noqa: S608 (fixed text)
 # Every stay queue_log holds, once: the backfill may see a stay again (a file loaded twice,
 # the follower re-reading after a restart). Bounded to the chunk's time span, so that only the
 # row groups of those days are compared.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import subprocess
 import sys
 from pathlib import Path
@@ -59,6 +60,52 @@ def test_chunked_fold_equals_whole_fold(
     whole = fold_calls(path.read_text().splitlines(), pbx="lab").calls
     stored = queries.read("calls")
     assert sorted(stored["call_id"]) == sorted(c.call_id for c in whole)
+
+
+def _reentry(t: int) -> list[str]:
+    """A caller rung once, who presses a key to leave the queue and enters it again 2 s
+    later (an IVR and back: the same channel, so the same callid) and is answered."""
+    return [f"{t}|c1|support|NONE|ENTERQUEUE||555|1",
+            f"{t + 1}|c1|support|Bob|RINGNOANSWER|1000",
+            f"{t + 2}|c1|support|NONE|EXITWITHKEY|1|1|2",
+            f"{t + 4}|c1|support|NONE|ENTERQUEUE||555|1",
+            f"{t + 10}|c1|support|Bob|CONNECT|6|c1.1|3",
+            f"{t + 70}|c1|support|Bob|COMPLETECALLER|6|60|1"]  # fmt: skip
+
+
+def _stays(store: Store) -> list[tuple[str, int]]:
+    rows = store.cursor().execute(
+        "SELECT outcome, (SELECT count(*) FROM ring_attempts) FROM queue_calls ORDER BY entered_at"
+    )
+    return rows.fetchall()
+
+
+def test_a_caller_entering_again_is_two_stays_whichever_load_brings_the_second(
+    store: Store, tmp_path: Path
+) -> None:
+    # queue_log's record of a stay is known when the store holds it from the same second
+    # (AMI's within SAME_STAY_WINDOW_S); the second stay, 4 s later, was taken for the first
+    # when it came in a later load (or chunk, or follower read), and so was lost.
+    lines = _reentry(1_767_254_400)
+    first, whole = tmp_path / "first", tmp_path / "whole"
+    first.write_text("\n".join(lines[:3]) + "\n")
+    whole.write_text("\n".join(lines) + "\n")
+    assert backfill_file(store, first, "p").calls_added == 1
+    report = backfill_file(store, whole, "p")
+    assert (report.calls_added, report.calls_known) == (1, 1)
+    # Two ring attempts: the first stay's RINGNOANSWER (not written again), the CONNECT.
+    assert _stays(store) == [("exitwithkey", 2), ("answered", 2)]
+
+
+def test_a_caller_entering_again_across_a_chunk_border(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(backfill, "CHUNK_LINES", 3)
+    monkeypatch.setattr(backfill, "_chunks", functools.partial(backfill._chunks, block_chars=40))
+    path = tmp_path / "queue_log"
+    path.write_text("\n".join(_reentry(1_767_254_400)) + "\n")
+    assert backfill_file(store, path, "p").calls_added == 2
+    assert _stays(store) == [("exitwithkey", 2), ("answered", 2)]
 
 
 def test_cli_reports_bad_lines_and_goes_on(tmp_path: Path, captures: Path) -> None:
