@@ -326,8 +326,9 @@ _REPLACED_RINGS = """
 SELECT min(t.started_at), max(t.started_at) FROM ring_attempts t
 JOIN replaced r USING (pbx, queue, call_id) WHERE t.source = 'ami'"""
 # The ring attempts of the fresh stays: of their key, started while one of them lasted (from
-# a little before it entered: queue_log's whole seconds put a ring's start up to a second
-# early). A stay of the same key entered again, known already, keeps its rings out.
+# a little before it entered: queue_log's whole seconds, and a CONNECT's whole-second ring
+# time, put a ring's start a second or so early). A stay of the same key entered again,
+# known already, keeps its rings out.
 _OF_FRESH = """
 SEMI JOIN fresh f
   ON a.pbx = f.pbx AND a.queue = f.queue AND a.call_id = f.call_id
