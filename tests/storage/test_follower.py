@@ -128,6 +128,21 @@ def test_a_file_rotated_while_stopped_is_finished_first(store: Store, log_path: 
     assert set(stored(store)) == {"A", "B", "C"}
 
 
+def test_a_caller_back_in_the_queue_seconds_later_is_a_second_stay(
+    store: Store, log_path: Path, follower: QueueLogFollower
+) -> None:
+    # A presses a key to leave (an IVR) and is back in the queue 4 s after entering it: the
+    # same channel, so the same callid. The follower writes the first stay before the second
+    # is read; the second is a stay of its own, not the first seen again.
+    append(log_path, f"{EPOCH}|A|support|NONE|ENTERQUEUE||555|1\n",
+           f"{EPOCH + 2}|A|support|NONE|EXITWITHKEY|1|1|2\n")  # fmt: skip
+    assert follower.poll() == 1
+    append(log_path, *call_lines("A", EPOCH + 4))
+    assert follower.poll() == 1
+    calls = queries.read("calls")
+    assert list(calls["outcome"]) == ["exitwithkey", "answered"]
+
+
 def test_stays_are_held_while_the_collector_has_them_open_and_for_the_grace(
     store: Store, log_path: Path, follower: QueueLogFollower
 ) -> None:
