@@ -298,8 +298,6 @@ def _span(con: duckdb.DuckDBPyConnection, sql: str) -> list[datetime | None]:
     return [row[0], row[1]] if row else []
 
 
-_SAME_STAY = """q.pbx = n.pbx AND q.queue = n.queue AND q.call_id = n.call_id
-    AND abs(epoch(q.entered_at) - epoch(n.entered_at)) < $window"""
 # A stay the store has already: the collector's record of it (entered within the window), or
 # queue_log's, which entered at the same second: a caller who leaves a queue and enters it
 # again a few seconds later (a key pressed to an IVR and back) is two stays of queue_log,
@@ -307,12 +305,13 @@ _SAME_STAY = """q.pbx = n.pbx AND q.queue = n.queue AND q.call_id = n.call_id
 _KNOWN = """q.pbx = n.pbx AND q.queue = n.queue AND q.call_id = n.call_id
     AND CASE WHEN q.source = 'queue_log' THEN q.entered_at = n.entered_at
              ELSE abs(epoch(q.entered_at) - epoch(n.entered_at)) < $window END"""
-# Stays the collector could only close as unknown (a gap) that queue_log knows the end of.
+# Stays the collector could only close as unknown (a gap) that queue_log knows the end of
+# (the collector's rows: _KNOWN matches them within the window).
 _REPLACED = f"""
 CREATE TEMP TABLE replaced AS
 SELECT q.pbx, q.queue, q.call_id FROM queue_calls q
 WHERE q.source = 'ami' AND q.outcome = 'unknown'
-  AND EXISTS (SELECT 1 FROM new_calls n WHERE {_SAME_STAY})"""  # noqa: S608 (fixed text)
+  AND EXISTS (SELECT 1 FROM new_calls n WHERE {_KNOWN})"""  # noqa: S608 (fixed text)
 # The collector's rows of those gap stays, which queue_log's replace.
 _DELETE_REPLACED_RINGS = """
 DELETE FROM ring_attempts t USING replaced r
