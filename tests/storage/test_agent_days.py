@@ -27,7 +27,7 @@ from collectors.rows import MemberState
 from storage import agent_days
 from storage.backfill import backfill_file, write_new
 from storage.store import Store, scalar
-from tests.storage.test_member_changes import DAY, _members, _talks
+from tests.storage.test_member_changes import DAY, _members, _talks, bob_day
 
 SCRATCH_SQL = Path(__file__).parents[1] / "queries" / "agent_summary_scratch.sql"
 _ROWS = "SELECT * FROM agent_days ORDER BY pbx, interface, queue NULLS FIRST, day, reason"
@@ -102,13 +102,7 @@ def test_a_queue_log_import_and_backfill_keep_them_equal(store: Store, tmp_path:
         store.put(row)
     store.flush()
     t0 = int((DAY - timedelta(days=1)).timestamp())
-    lines = [f"{t0}|MANAGER|support|PJSIP/2|ADDMEMBER|",
-             f"{t0 + 3600}|NONE|support|Bob|PAUSE|Lunch",
-             f"{t0 + 5400}|NONE|support|Bob|UNPAUSE|",
-             f"{t0 + 6000}|c1|support|NONE|ENTERQUEUE||555|1",
-             f"{t0 + 6010}|c1|support|Bob|CONNECT|10|c1.1|3",
-             f"{t0 + 6600}|c1|support|Bob|COMPLETEAGENT|10|590|1",
-             f"{t0 + 7200}|MANAGER|sales|PJSIP/9|ADDMEMBER|"]  # fmt: skip
+    lines = [*bob_day(t0, "c1"), f"{t0 + 7200}|MANAGER|sales|PJSIP/9|ADDMEMBER|"]
     log = tmp_path / "queue_log"
     log.write_text("\n".join(lines) + "\n")
     backfill_file(store, log, "p", members={"Bob": "PJSIP/2"})
@@ -157,13 +151,7 @@ def test_history_imported_before_the_collector_is_settled_once_at_the_end(
     lines = []
     for day in range(2):
         t = t0 + day * 86400
-        lines += [f"{t}|MANAGER|support|PJSIP/2|ADDMEMBER|",
-                  f"{t + 3600}|NONE|support|Bob|PAUSE|Lunch",
-                  f"{t + 5400}|NONE|support|Bob|UNPAUSE|",
-                  f"{t + 6000}|h{day}|support|NONE|ENTERQUEUE||555|1",
-                  f"{t + 6010}|h{day}|support|Bob|CONNECT|10|h{day}.1|3",
-                  f"{t + 6600}|h{day}|support|Bob|COMPLETEAGENT|10|590|1",
-                  f"{t + 7200}|MANAGER|support|PJSIP/2|REMOVEMEMBER|"]  # fmt: skip
+        lines += [*bob_day(t, f"h{day}"), f"{t + 7200}|MANAGER|support|PJSIP/2|REMOVEMEMBER|"]
     log = tmp_path / "queue_log"
     log.write_text("\n".join(lines) + "\n")
     report = backfill_file(store, log, "p", members={"Bob": "PJSIP/2"})

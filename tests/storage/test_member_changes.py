@@ -75,6 +75,19 @@ def _members(n: int, seed: int = 3) -> list[MemberState]:
     return rows
 
 
+def bob_day(t: int, callid: str | None = None) -> list[str]:
+    """queue_log lines: Bob's device added to support at `t`, paused for lunch from 1 h to
+    1.5 h later; with `callid`, a stay he answers at 6010 s and talks on for 590 s."""
+    lines = [f"{t}|MANAGER|support|PJSIP/2|ADDMEMBER|",
+             f"{t + 3600}|NONE|support|Bob|PAUSE|Lunch",
+             f"{t + 5400}|NONE|support|Bob|UNPAUSE|"]  # fmt: skip
+    if callid is not None:
+        lines += [f"{t + 6000}|{callid}|support|NONE|ENTERQUEUE||555|1",
+                  f"{t + 6010}|{callid}|support|Bob|CONNECT|10|{callid}.1|3",
+                  f"{t + 6600}|{callid}|support|Bob|COMPLETEAGENT|10|590|1"]  # fmt: skip
+    return lines
+
+
 def _talks(n: int, seed: int = 5) -> list[QueueCall]:
     """Answered stays of the named agents, for occupancy's observed talk."""
     rnd = random.Random(seed)
@@ -146,10 +159,7 @@ def test_a_queue_log_import_and_its_rewrite_keep_them_equal(store: Store, tmp_pa
         store.put(row)
     store.flush()
     t0 = int((DAY - timedelta(days=1)).timestamp())
-    lines = [f"{t0}|MANAGER|support|PJSIP/2|ADDMEMBER|",
-             f"{t0 + 3600}|NONE|support|Bob|PAUSE|Lunch",
-             f"{t0 + 5400}|NONE|support|Bob|UNPAUSE|",
-             f"{t0 + 7200}|MANAGER|sales|PJSIP/9|ADDMEMBER|"]  # fmt: skip
+    lines = [*bob_day(t0), f"{t0 + 7200}|MANAGER|sales|PJSIP/9|ADDMEMBER|"]
     log = tmp_path / "queue_log"
     log.write_text("\n".join(lines) + "\n")
     report = backfill_file(store, log, "p", members={"Bob": "PJSIP/2"})
