@@ -41,40 +41,54 @@ counts AS (
     GROUP BY c.agent
 ),
 cut AS (
-    -- Over all queues or one (q), the whole UTC days [a, b) of the range that agent_days
-    -- holds (days since 1970-01-01; it holds those before upto_day) are read from it; the
-    -- partial days at the edges (or the whole range, when no whole day is held or for
-    -- several chosen queues) are folded from member_changes by agent_time
-    -- (storage/schema.sql, which computes agent_days' rows too).
-    SELECT a, b, coalesce(a < b, false) AS whole, hi, q,
-           greatest(talk_reach(), 0) + 1 AS reach
-    FROM (SELECT CASE WHEN CAST($queues AS VARCHAR[]) IS NULL
-                        OR len(list_distinct(CAST($queues AS VARCHAR[]))) = 1
-                      THEN coalesce((epoch_us(CAST($start AS TIMESTAMPTZ)) + 86400000000 - 1)
-                                    // 86400000000, 0) END AS a,
-                 CAST($queues AS VARCHAR[])[1] AS q,
-                 least(epoch_us(coalesce(CAST($end AS TIMESTAMPTZ), now())) // 86400000000,
-                       (SELECT max(upto_day) FROM agent_days_state)) AS b,
-                 coalesce(CAST($end AS TIMESTAMPTZ), now()) AS hi)
+    -- Over all queues or one (q), the range's whole UTC hours [ha, hb) that agent_hours holds
+    -- (hours since 1970-01-01; it holds those of the days before upto_day) are read: its
+    -- whole days [da, db) from agent_days, the hours before and after them, [ha, h1) and
+    -- [h2, hb), from agent_hours. What is left, less than an hour at each end (or the whole
+    -- range, when no whole hour is held or for several chosen queues), is folded from
+    -- member_changes by agent_time (storage/schema.sql, which computes agent_hours' rows).
+    SELECT *, CASE WHEN da < db THEN da * 24 ELSE hb END AS h1,
+           CASE WHEN da < db THEN db * 24 ELSE hb END AS h2
+    FROM (SELECT *, coalesce(ha < hb, false) AS whole, (ha + 23) // 24 AS da, hb // 24 AS db,
+                 greatest(talk_reach(), 0) + 1 AS reach
+          FROM (SELECT CASE WHEN CAST($queues AS VARCHAR[]) IS NULL
+                              OR len(list_distinct(CAST($queues AS VARCHAR[]))) = 1
+                            THEN coalesce((epoch_us(CAST($start AS TIMESTAMPTZ)) + 3600000000 - 1)
+                                          // 3600000000, 0) END AS ha,
+                       CAST($queues AS VARCHAR[])[1] AS q,
+                       least(epoch_us(coalesce(CAST($end AS TIMESTAMPTZ), now())) // 3600000000,
+                             (SELECT max(upto_day) * 24 FROM agent_days_state)) AS hb,
+                       coalesce(CAST($end AS TIMESTAMPTZ), now()) AS hi))
 ),
 device_time AS (
-    -- Per device (and day, and pause reason) its logged-in, paused and observed talk time.
+    -- Per device (and day or hour, and pause reason) its logged-in, paused and observed
+    -- talk time.
     SELECT d.pbx, d.interface, d.reason, d.logged_in_s, d.pause_s, d.talk_s
     FROM agent_days AS d
-    WHERE d.day >= (SELECT a FROM cut) AND d.day < (SELECT b FROM cut)
+    WHERE d.day >= (SELECT da FROM cut) AND d.day < (SELECT db FROM cut)
       AND d.queue IS NOT DISTINCT FROM (SELECT q FROM cut) AND (SELECT whole FROM cut)
     UNION ALL
-    -- The edges: [start, a) and [b, end) (or the whole range, and nothing). A talk overlaps
-    -- an edge only when its stay entered less than talk_reach() before it.
+    SELECT h.pbx, h.interface, h.reason, h.logged_in_s, h.pause_s, h.talk_s
+    FROM agent_hours AS h
+    WHERE h.hour >= (SELECT ha FROM cut) AND h.hour < (SELECT h1 FROM cut)
+      AND h.queue IS NOT DISTINCT FROM (SELECT q FROM cut) AND (SELECT whole FROM cut)
+    UNION ALL
+    SELECT h.pbx, h.interface, h.reason, h.logged_in_s, h.pause_s, h.talk_s
+    FROM agent_hours AS h
+    WHERE h.hour >= (SELECT h2 FROM cut) AND h.hour < (SELECT hb FROM cut)
+      AND h.queue IS NOT DISTINCT FROM (SELECT q FROM cut) AND (SELECT whole FROM cut)
+    UNION ALL
+    -- The edges: [start, ha) and [hb, end) (or the whole range, and nothing). A talk
+    -- overlaps an edge only when its stay entered less than talk_reach() before it.
     SELECT pbx, interface, reason, logged_in_s, pause_s, talk_s
     FROM agent_time(
         $start,
-        (SELECT CASE WHEN whole THEN to_timestamp(a * 86400) ELSE hi END FROM cut),
-        (SELECT CASE WHEN whole THEN to_timestamp(b * 86400) ELSE hi END FROM cut),
+        (SELECT CASE WHEN whole THEN to_timestamp(ha * 3600) ELSE hi END FROM cut),
+        (SELECT CASE WHEN whole THEN to_timestamp(hb * 3600) ELSE hi END FROM cut),
         $end,
         $queues,
         (SELECT to_timestamp(epoch(CAST($start AS TIMESTAMPTZ)) - reach) FROM cut),
-        (SELECT to_timestamp(CASE WHEN whole THEN b * 86400 ELSE epoch(hi) END - reach)
+        (SELECT to_timestamp(CASE WHEN whole THEN hb * 3600 ELSE epoch(hi) END - reach)
          FROM cut))
 ),
 names AS (

@@ -57,7 +57,7 @@ def dataset_connection(folder: Path | str) -> duckdb.DuckDBPyConnection:
     # Not exported: agent_summary's presence changes, computed from the exported changelog
     # (its files keep the store's rowid, the order they fold by).
     member_changes.rebuild(con)
-    agent_days.rebuild(con)  # and the presence per day folded from them
+    agent_days.rebuild(con)  # and the presence per hour and day folded from them
     return con
 
 

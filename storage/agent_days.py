@@ -1,16 +1,22 @@
-"""agent_days: agent_summary's presence per device and UTC day, kept by the writer.
+"""agent_days and agent_hours: agent_summary's presence per device and UTC day and hour, kept
+by the writer.
 
 A year of agent_summary over all queues folded from member_changes cuts and matches every
 piece of the year and joins every talk of the year against the logged-in runs (seconds at
 10M calls, bench/README.md). Presence and observed talk are additive over time, so whole
-days are kept here (`agent_time`, storage/schema.sql, computes them: the same SQL as the
-query's edge days) and a range reads its whole days from the table and only its partial
-edge days from member_changes. The days are kept over all queues (queue NULL) and for each
-queue alone (a manager's usual choice: one queue's year took 0.6-1.9 s folded at 10M); several
-chosen queues are still folded, since whether a device was paused depends on all of them.
+hours are kept in agent_hours (`agent_time`, storage/schema.sql, computes them: the same SQL
+as the query's edges) and summed per day in agent_days; a range reads its whole days from
+agent_days, the whole hours at its edges from agent_hours (a local day is a whole number of
+UTC hours in most zones), and folds from member_changes only what is left, less than an hour
+at each end. Folding even a few minutes costs ~15-20 ms at 10M callers (planning and the
+fold's joins), a local day's 23 edge hours ~30 ms more: bench/README.md, session 9. Both
+are kept over all queues (queue NULL) and for each queue alone (a manager's usual choice:
+one queue's year took 0.6-1.9 s folded at 10M); several chosen queues are still folded,
+since whether a device was paused depends on all of them.
 
-A day's rows depend on the member_changes rows that hold in it, on the talks that overlap it
-and on the devices' names (a talk belongs to the devices named as its agent). So whoever
+A day's rows (and its hours') depend on the member_changes rows that hold in it, on the
+talks that overlap it and on the devices' names (a talk belongs to the devices named as its
+agent). So whoever
 changes those recomputes the days from the first it touched (`refresh(con, since)`): the
 stays' writer (rollups.refresh: the store's batches, backfill), the presence fold
 (member_changes.catch_up: the writer's member rows, the queue_log presence import, the
@@ -34,7 +40,7 @@ import duckdb
 
 log = logging.getLogger(__name__)
 
-TABLES = ("agent_days", "agent_days_state", "agent_days_pending")
+TABLES = ("agent_hours", "agent_days", "agent_days_state", "agent_days_pending")
 DAY_US = 86_400_000_000
 # agent_time's rows, whose columns agent_days must have (as rollups.reshaped checks its
 # tables against their macros).
@@ -94,9 +100,12 @@ def _day(t: datetime) -> int:
 
 
 def _recompute(con: duckdb.DuckDBPyConnection, lo: int | None, hi: int) -> None:
-    """The days [lo, hi) (lo None: every day before hi) from scratch."""
-    con.execute(_DELETE, {"lo": lo, "hi": hi})
-    con.execute(_INSERT, {"lo": lo, "upto": hi})
+    """The days [lo, hi) (lo None: every day before hi) from scratch: their hours, then the
+    days summed from them."""
+    for delete in _DELETE:
+        con.execute(delete, {"lo": lo, "hi": hi})
+    con.execute(_INSERT_HOURS, {"lo": lo, "upto": hi})
+    con.execute(_INSERT_DAYS, {"lo": lo, "upto": hi})
 
 
 def _reach(con: duckdb.DuckDBPyConnection, lo: int | None, hi: int) -> float:
@@ -152,20 +161,31 @@ def check(con: duckdb.DuckDBPyConnection, force: bool = False) -> bool:
 
 
 def drop_reshaped(con: duckdb.DuckDBPyConnection) -> bool:
-    """Drop agent_days when its columns are another version's (derived data: the schema,
-    applied again, makes it anew and `check` rebuilds it); True when it did."""
-    have = [
+    """Drop agent_hours and agent_days when their columns are another version's, or when
+    days are held without their hours (a file from before agent_hours): derived data, the
+    schema applied again makes them anew and `check` rebuilds them; True when it did."""
+    shape = [c[0] for c in con.execute(_SHAPE).fetchall()]
+    hours, days = _columns(con, "agent_hours"), _columns(con, "agent_days")
+    day_shape = [_DAY_OF.get(c, c) for c in shape]
+    same = (not hours or hours == shape) and (not days or days == day_shape)
+    if same and not (hours and days and _scalar(con, _DAYS_WITHOUT_HOURS)):
+        return False
+    log.info("agent_days and agent_hours are another version's: made again")
+    con.execute("DROP TABLE IF EXISTS agent_hours")
+    con.execute("DROP TABLE IF EXISTS agent_days")
+    con.execute("DROP TABLE IF EXISTS agent_days_state")
+    return True
+
+
+def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
+    return [
         r[0]
         for r in con.execute(
             "SELECT column_name FROM information_schema.columns "
-            "WHERE table_name = 'agent_days' AND table_schema = 'main' ORDER BY ordinal_position"
+            "WHERE table_name = $table AND table_schema = 'main' ORDER BY ordinal_position",
+            {"table": table},
         ).fetchall()
     ]
-    if not have or have == [c[0] for c in con.execute(_SHAPE).fetchall()]:
-        return False
-    log.info("agent_days has the columns of another version: made again")
-    con.execute("DROP TABLE agent_days; DROP TABLE IF EXISTS agent_days_state")
-    return True
 
 
 def _scalar(con: duckdb.DuckDBPyConnection, sql: str) -> int:
@@ -180,6 +200,8 @@ def _float(
     return float(row[0]) if row and row[0] is not None else 0.0
 
 
+_DAY_OF = {"hour": "day"}  # agent_days' columns: agent_hours' with the day for the hour
+_DAYS_WITHOUT_HOURS = "SELECT EXISTS (FROM agent_days) AND NOT EXISTS (FROM agent_hours)"
 # Today's UTC day by the database's clock (the query's now()).
 _TODAY = "SELECT epoch_us(now()) // 86400000000"
 # The devices' names as agent_summary names them over all queues, and in each queue.
@@ -190,11 +212,14 @@ SELECT coalesce(hash(list((pbx, interface, agent) ORDER BY pbx, interface),
                       FROM member_heads)), 0)
 FROM (SELECT pbx, interface, coalesce(arg_max(member_name, name_seq), interface) AS agent
       FROM member_heads GROUP BY pbx, interface)"""
-_DELETE = "DELETE FROM agent_days WHERE ($lo IS NULL OR day >= $lo) AND day < $hi"
-# In day order (zone maps: a range skips the other days). The talks read are those entered
+_DELETE = (
+    "DELETE FROM agent_hours WHERE ($lo IS NULL OR hour >= $lo * 24) AND hour < $hi * 24",
+    "DELETE FROM agent_days WHERE ($lo IS NULL OR day >= $lo) AND day < $hi",
+)
+# In hour order (zone maps: a range skips the other hours). The talks read are those entered
 # since the first day less how long a stay entered before it may talk (talk_reach()).
-_INSERT = """
-INSERT INTO agent_days
+_INSERT_HOURS = """
+INSERT INTO agent_hours
 SELECT * FROM (
     FROM agent_time(
         to_timestamp($lo * 86400), to_timestamp($upto * 86400),
@@ -206,6 +231,14 @@ SELECT * FROM (
         'infinity'::TIMESTAMPTZ, 'infinity'::TIMESTAMPTZ,
         NULL, to_timestamp($lo * 86400 - talk_reach() - 1), 'infinity'::TIMESTAMPTZ,
         by_queue := true))
+ORDER BY hour, pbx, interface, queue NULLS FIRST, reason"""
+_INSERT_DAYS = """
+INSERT INTO agent_days
+SELECT pbx, interface, queue, hour // 24 AS day, reason, sum(logged_in_s), sum(pause_s),
+       sum(talk_s)
+FROM agent_hours
+WHERE ($lo IS NULL OR hour >= $lo * 24) AND hour < $upto * 24
+GROUP BY pbx, interface, queue, hour // 24, reason
 ORDER BY day, pbx, interface, queue NULLS FIRST, reason"""
 _REACH = """
 SELECT coalesce(max(epoch_us(answered_at) - epoch_us(entered_at)) / 1e6 + max(talk_s), 0)

@@ -59,11 +59,12 @@ UNPARTITIONED = ("agents", "queue_settings", "queue_thresholds", "store_gaps")
 # The queue_log follower's resume points: the service's own state, not data for a reader; and
 # agent_summary's presence changes (storage/member_changes.py), folded by the store's rowids:
 # a reader computes them from the exported changelog (queries/dataset.py), and the presence
-# per day folded from them (storage/agent_days.py).
+# per hour and day folded from them (storage/agent_days.py).
 NOT_EXPORTED = (
     "queue_log_offsets",
     "member_changes",
     "member_heads",
+    "agent_hours",
     "agent_days",
     "agent_days_state",
     "agent_days_pending",

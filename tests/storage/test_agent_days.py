@@ -31,19 +31,23 @@ from tests.storage.test_member_changes import DAY, _members, _talks, bob_day
 
 SCRATCH_SQL = Path(__file__).parents[1] / "queries" / "agent_summary_scratch.sql"
 _ROWS = "SELECT * FROM agent_days ORDER BY pbx, interface, queue NULLS FIRST, day, reason"
+_HOURS = "SELECT * FROM agent_hours ORDER BY pbx, interface, queue NULLS FIRST, hour, reason"
 _STATE = "SELECT upto_day, names_key, states_n, calls_n FROM agent_days_state"
 
 
 def _tables(store: Store) -> None:
-    """agent_days (and its state) equal their recomputation from scratch."""
+    """agent_days, agent_hours (and their state) equal their recomputation from scratch."""
     con = store.cursor()
     stored, state = con.execute(_ROWS).df(), con.execute(_STATE).fetchall()
+    stored_hours = con.execute(_HOURS).df()
     con.execute("BEGIN TRANSACTION")
     agent_days.rebuild(con)
     fresh, fresh_state = con.execute(_ROWS).df(), con.execute(_STATE).fetchall()
+    fresh_hours = con.execute(_HOURS).df()
     con.execute("ROLLBACK")
-    assert len(fresh) > 0
+    assert len(fresh) > 0 and len(fresh_hours) >= len(fresh)
     pd.testing.assert_frame_equal(stored, fresh, check_exact=False, rtol=1e-9)
+    pd.testing.assert_frame_equal(stored_hours, fresh_hours, check_exact=False, rtol=1e-9)
     assert state == fresh_state
     assert not agent_days.stale(con)
 
@@ -210,6 +214,18 @@ def test_a_table_of_another_version_is_made_again_at_open(tmp_path: Path) -> Non
         _tables(store)
 
 
+def test_days_held_without_their_hours_are_made_again_at_open(tmp_path: Path) -> None:
+    # A file from before agent_hours: the schema makes the table, empty, beside the days.
+    path = tmp_path / "old.duckdb"
+    with Store(path, flush_interval_s=0.05) as store:
+        for row in _members(500):
+            store.put(row)
+        store.flush()
+        store.in_writer(lambda con: con.execute("DROP TABLE agent_hours"))
+    with Store(path) as store:
+        _tables(store)
+
+
 @pytest.fixture(scope="module")
 def history(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
     path = tmp_path_factory.mktemp("days") / "callboard.duckdb"
@@ -239,11 +255,15 @@ _TODAY = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
 CASES = [
     {"start": _at(1), "end": _at(2)},  # a UTC day
     {"start": _at(1, 7.25), "end": _at(1, 11.5)},  # part of one
+    {"start": _at(1, 7), "end": _at(1, 11)},  # whole hours of one
+    {"start": _at(1, 7), "end": _at(1, 11.5)},
     {"start": _at(0, 20), "end": _at(2, 4)},  # mid-day to mid-day
     {"start": _at(-3), "end": _at(4)},
     {"start": _at(-200), "end": _at(165)},  # a year, into today (live)
     _local(0, timedelta(hours=5, minutes=45)),
     _local(1, -timedelta(hours=3, minutes=30)),
+    _local(0, timedelta(hours=1)),  # whole hours and a day, nothing folded
+    _local(-1, -timedelta(hours=5)) | {"queues": ["support"]},
     {"start": _at(1, 6)},  # open ends
     {"end": _at(1, 6)},
     {},
