@@ -276,6 +276,9 @@ def open_history(path: Path, calls: int, seed: int) -> duckdb.DuckDBPyConnection
     say(f"generating {calls:,} callers (seed {seed}) into {path}")
     counts = generate(con, calls, seed, say)
     say("  " + ", ".join(f"{t} {n:,}" for t, n in counts.items()))
+    # What the store derives at open (agent_summary's member_changes and agent_days): without
+    # it a new file's agent_summary read an empty changelog.
+    apply_schema(con)
     queries_flat.prepare(con)
     con.execute("CREATE TABLE bench_meta AS SELECT ? AS calls, ? AS seed", [calls, seed])
     con.execute("CHECKPOINT")

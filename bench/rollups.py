@@ -129,7 +129,7 @@ def main() -> int:
             print(f"| {size} | {written:.1f} | {folded:.1f} |")
         print("\n| agent_days refresh | ms |")
         print("|---|--:|")
-        today = con.execute("SELECT max(upto_day) FROM agent_days_state").fetchone()
+        today = con.execute("SELECT max(upto_hour) // 24 FROM agent_days_state").fetchone()
         upto = datetime.fromtimestamp(int(today[0] if today else 0) * 86400, UTC)
         cases: list[tuple[str, datetime | str | None, int]] = [
             ("no day before today", None, args.runs),

@@ -42,11 +42,12 @@ counts AS (
 ),
 cut AS (
     -- Over all queues or one (q), the range's whole UTC hours [ha, hb) that agent_hours holds
-    -- (hours since 1970-01-01; it holds those of the days before upto_day) are read: its
-    -- whole days [da, db) from agent_days, the hours before and after them, [ha, h1) and
-    -- [h2, hb), from agent_hours. What is left, less than an hour at each end (or the whole
-    -- range, when no whole hour is held or for several chosen queues), is folded from
-    -- member_changes by agent_time (storage/schema.sql, which computes agent_hours' rows).
+    -- (hours since 1970-01-01; it holds those before upto_hour, an hour before the current
+    -- one) are read: its whole days [da, db) from agent_days, the hours before and after
+    -- them, [ha, h1) and [h2, hb), from agent_hours. What is left, less than an hour at each
+    -- end (up to two until now; or the whole range, when no whole hour is held or for
+    -- several chosen queues), is folded from member_changes by agent_time
+    -- (storage/schema.sql, which computes agent_hours' rows).
     SELECT *, CASE WHEN da < db THEN da * 24 ELSE hb END AS h1,
            CASE WHEN da < db THEN db * 24 ELSE hb END AS h2
     FROM (SELECT *, coalesce(ha < hb, false) AS whole, (ha + 23) // 24 AS da, hb // 24 AS db,
@@ -57,7 +58,7 @@ cut AS (
                                           // 3600000000, 0) END AS ha,
                        CAST($queues AS VARCHAR[])[1] AS q,
                        least(epoch_us(coalesce(CAST($end AS TIMESTAMPTZ), now())) // 3600000000,
-                             (SELECT max(upto_day) * 24 FROM agent_days_state)) AS hb,
+                             (SELECT max(upto_hour) FROM agent_days_state)) AS hb,
                        coalesce(CAST($end AS TIMESTAMPTZ), now()) AS hi))
 ),
 device_time AS (

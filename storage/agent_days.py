@@ -16,18 +16,18 @@ since whether a device was paused depends on all of them.
 
 A day's rows (and its hours') depend on the member_changes rows that hold in it, on the
 talks that overlap it and on the devices' names (a talk belongs to the devices named as its
-agent). So whoever
-changes those recomputes the days from the first it touched (`refresh(con, since)`): the
-stays' writer (rollups.refresh: the store's batches, backfill), the presence fold
-(member_changes.catch_up: the writer's member rows, the queue_log presence import, the
-order_members rewrite, which rebuilds). A rename (member_heads' newest names changed) and a
-first refresh rebuild everything. The days up to yesterday (UTC) are kept; `refresh` adds
-the days the clock has passed since. `check` at open rebuilds when the row counts it was
-folded from disagree with the tables (rows written by hand, a file from before the table).
-A queue_log import recomputes once, at its end: its chunks note the days they leave behind
-(`defer`, in agent_days_pending) and the end recomputes from the earliest (`settle`); a load
-that stopped before is settled at the next open, even if the collector's writes have made
-the row counts agree since.
+agent). So whoever changes those recomputes the hours from the first it touched
+(`refresh(con, since)`): the stays' writer (rollups.refresh: the store's batches, backfill),
+the presence fold (member_changes.catch_up: the writer's member rows, the queue_log presence
+import, the order_members rewrite, which rebuilds). A rename (member_heads' newest names
+changed) and a first refresh rebuild everything. The hours before the previous one (UTC) are
+kept, and the days all of whose hours are; `refresh` adds the hours the clock has passed
+since. `check` at open rebuilds when the row counts it was folded from disagree with the
+tables (rows written by hand, a file from before the table). A queue_log import recomputes
+once, at its end: its chunks note the days they leave behind (`defer`, in
+agent_days_pending) and the end recomputes from the earliest (`settle`); a load that stopped
+before is settled at the next open, even if the collector's writes have made the row counts
+agree since.
 """
 
 from __future__ import annotations
@@ -41,7 +41,12 @@ import duckdb
 log = logging.getLogger(__name__)
 
 TABLES = ("agent_hours", "agent_days", "agent_days_state", "agent_days_pending")
-DAY_US = 86_400_000_000
+DAY_US, HOUR_US = 86_400_000_000, 3_600_000_000
+# The hours held are those before the one before the current hour: a stay is written when it
+# ends, dated from when it entered, and one that entered in a held hour has that hour
+# recomputed (its talk); with the current hour alone live, every batch in the first minutes
+# of an hour would fold the hour before again. Up to two hours are folded at a range's end.
+LIVE_HOURS = 1
 # agent_time's rows, whose columns agent_days must have (as rollups.reshaped checks its
 # tables against their macros).
 _SHAPE = """
@@ -56,60 +61,62 @@ def refresh(
     until: datetime | None = None,
     everything: bool = False,
 ) -> None:
-    """Bring agent_days up to date inside the caller's transaction: recompute the days from
-    the one `since` falls in (the first a write touched: None when it touched none) up to
-    today, or, for stays entered up to `until` (which change talk only: no later than they
-    can still talk, `reach_s`), up to that day; the days the clock has passed since the last
-    refresh; or (`everything`, a rename, no state yet) every day."""
-    state = con.execute("SELECT upto_day, names_key, reach_s FROM agent_days_state").fetchall()
-    key, today = _scalar(con, _NAMES_KEY), _scalar(con, _TODAY)
+    """Bring agent_hours and agent_days up to date inside the caller's transaction: recompute
+    the hours from the one `since` falls in (the first a write touched: None when it touched
+    none) up to those held, or, for stays entered up to `until` (which change talk only: no
+    later than they can still talk, `reach_s`), up to that hour; the hours the clock has
+    passed since the last refresh; or (`everything`, a rename, no state yet) every hour."""
+    state = con.execute("SELECT upto_hour, names_key, reach_s FROM agent_days_state").fetchall()
+    key, held = _scalar(con, _NAMES_KEY), _scalar(con, _NOW_HOUR) - LIVE_HOURS
     started = time.monotonic()
-    # A rename, or the clock set back past the kept days: everything again.
-    if everything or not state or state[0][1] != key or int(state[0][0]) > today:
-        _recompute(con, None, today)
+    # A rename, or the clock set back past the held hours: everything again.
+    if everything or not state or state[0][1] != key or int(state[0][0]) > held:
+        _recompute(con, None, held, held)
         con.execute("DELETE FROM agent_days_pending")  # every day is recomputed
         con.execute("DELETE FROM agent_days_state")
-        con.execute(_STATE, {"upto": today, "key": key, "reach": _reach(con, None, today)})
+        con.execute(_STATE, {"upto": held, "key": key, "reach": _reach(con, None, held)})
         log.info("agent_days rebuilt in %.1f s", time.monotonic() - started)
         return
     kept, reach = int(state[0][0]), float(state[0][2])
     spans: list[tuple[int, int]] = []
     if since is not None:
-        first = _day(since)
+        first = _hour(since)
         last = kept
         if until is not None:
             # The stays' own reach too: they are not in reach_s yet.
-            reach = max(reach, _reach(con, first, _day(until) + 1))
-            last = min(kept, _day(until + timedelta(seconds=reach)) + 1)
+            reach = max(reach, _reach(con, first, _hour(until) + 1))
+            last = min(kept, _hour(until + timedelta(seconds=reach)) + 1)
         if first < last:
             spans.append((first, last))
-    if kept < today:
-        spans.append((kept, today))
+    if kept < held:
+        spans.append((kept, held))
     if len(spans) == 2 and spans[0][1] >= spans[1][0]:
-        spans = [(min(spans[0][0], spans[1][0]), today)]
+        spans = [(min(spans[0][0], spans[1][0]), held)]
     for lo, hi in spans:
-        _recompute(con, lo, hi)
+        _recompute(con, lo, hi, max(kept, held))
         reach = max(reach, _reach(con, lo, hi))
     if spans or since is not None:
         con.execute("DELETE FROM agent_days_state")
-        con.execute(_STATE, {"upto": max(kept, today), "key": key, "reach": reach})
+        con.execute(_STATE, {"upto": max(kept, held), "key": key, "reach": reach})
 
 
-def _day(t: datetime) -> int:
-    return int(t.timestamp() * 1e6) // DAY_US
+def _hour(t: datetime) -> int:
+    return int(t.timestamp() * 1e6) // HOUR_US
 
 
-def _recompute(con: duckdb.DuckDBPyConnection, lo: int | None, hi: int) -> None:
-    """The days [lo, hi) (lo None: every day before hi) from scratch: their hours, then the
-    days summed from them."""
-    for delete in _DELETE:
-        con.execute(delete, {"lo": lo, "hi": hi})
+def _recompute(con: duckdb.DuckDBPyConnection, lo: int | None, hi: int, held: int) -> None:
+    """The hours [lo, hi) (lo None: every hour before hi) from scratch, then the days they
+    touch summed again from all their hours, those whose every hour is held (before
+    `held`)."""
+    con.execute(_DELETE_HOURS, {"lo": lo, "hi": hi})
     con.execute(_INSERT_HOURS, {"lo": lo, "upto": hi})
-    con.execute(_INSERT_DAYS, {"lo": lo, "upto": hi})
+    days = {"lo": None if lo is None else lo // 24, "hi": min(-(-hi // 24), held // 24)}
+    con.execute(_DELETE_DAYS, days)
+    con.execute(_INSERT_DAYS, days)
 
 
 def _reach(con: duckdb.DuckDBPyConnection, lo: int | None, hi: int) -> float:
-    """reach_s of the stays entered in the days [lo, hi)."""
+    """reach_s of the stays entered in the hours [lo, hi)."""
     return _float(con, _REACH, {"lo": lo, "upto": hi})
 
 
@@ -123,7 +130,8 @@ def defer(con: duckdb.DuckDBPyConnection, since: datetime) -> None:
     recomputing agent_days: a queue_log import recomputes once, at its end (`settle`), since
     each recompute runs from its first day up to today, and the import's presence is only
     right once its rows are put in time order (presence.order_members)."""
-    con.execute("INSERT INTO agent_days_pending VALUES ($day)", {"day": _day(since)})
+    day = int(since.timestamp() * 1e6) // DAY_US
+    con.execute("INSERT INTO agent_days_pending VALUES ($day)", {"day": day})
 
 
 def settle(con: duckdb.DuckDBPyConnection) -> None:
@@ -131,7 +139,7 @@ def settle(con: duckdb.DuckDBPyConnection) -> None:
     transaction."""
     first = con.execute("SELECT min(since_day) FROM agent_days_pending").fetchone()
     if first is not None and first[0] is not None:
-        refresh(con, datetime.fromtimestamp(int(first[0]) * 86400, UTC))
+        refresh(con, datetime.fromtimestamp(int(first[0]) * DAY_US // 1_000_000, UTC))
         con.execute("DELETE FROM agent_days_pending")
 
 
@@ -167,7 +175,9 @@ def drop_reshaped(con: duckdb.DuckDBPyConnection) -> bool:
     shape = [c[0] for c in con.execute(_SHAPE).fetchall()]
     hours, days = _columns(con, "agent_hours"), _columns(con, "agent_days")
     day_shape = [_DAY_OF.get(c, c) for c in shape]
+    state = _columns(con, "agent_days_state")
     same = (not hours or hours == shape) and (not days or days == day_shape)
+    same = same and (not state or state[0] == "upto_hour")
     if same and not (hours and days and _scalar(con, _DAYS_WITHOUT_HOURS)):
         return False
     log.info("agent_days and agent_hours are another version's: made again")
@@ -175,6 +185,16 @@ def drop_reshaped(con: duckdb.DuckDBPyConnection) -> bool:
     con.execute("DROP TABLE IF EXISTS agent_days")
     con.execute("DROP TABLE IF EXISTS agent_days_state")
     return True
+
+
+def drop_old_state(con: duckdb.DuckDBPyConnection) -> None:
+    """Before the schema is applied: drop agent_days_state when it is a version's from before
+    agent_hours (its upto_day; the schema's macros read upto_hour, and a table already there
+    keeps its columns). Then `drop_reshaped` finds days without their hours and `check`
+    rebuilds them."""
+    state = _columns(con, "agent_days_state")
+    if state and "upto_hour" not in state:
+        con.execute("DROP TABLE agent_days_state")
 
 
 def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
@@ -202,8 +222,8 @@ def _float(
 
 _DAY_OF = {"hour": "day"}  # agent_days' columns: agent_hours' with the day for the hour
 _DAYS_WITHOUT_HOURS = "SELECT EXISTS (FROM agent_days) AND NOT EXISTS (FROM agent_hours)"
-# Today's UTC day by the database's clock (the query's now()).
-_TODAY = "SELECT epoch_us(now()) // 86400000000"
+# The current UTC hour by the database's clock (the query's now()).
+_NOW_HOUR = "SELECT epoch_us(now()) // 3600000000"
 # The devices' names as agent_summary names them over all queues, and in each queue.
 _NAMES_KEY = """
 SELECT coalesce(hash(list((pbx, interface, agent) ORDER BY pbx, interface),
@@ -212,24 +232,22 @@ SELECT coalesce(hash(list((pbx, interface, agent) ORDER BY pbx, interface),
                       FROM member_heads)), 0)
 FROM (SELECT pbx, interface, coalesce(arg_max(member_name, name_seq), interface) AS agent
       FROM member_heads GROUP BY pbx, interface)"""
-_DELETE = (
-    "DELETE FROM agent_hours WHERE ($lo IS NULL OR hour >= $lo * 24) AND hour < $hi * 24",
-    "DELETE FROM agent_days WHERE ($lo IS NULL OR day >= $lo) AND day < $hi",
-)
+_DELETE_HOURS = "DELETE FROM agent_hours WHERE ($lo IS NULL OR hour >= $lo) AND hour < $hi"
+_DELETE_DAYS = "DELETE FROM agent_days WHERE ($lo IS NULL OR day >= $lo) AND day < $hi"
 # In hour order (zone maps: a range skips the other hours). The talks read are those entered
 # since the first day less how long a stay entered before it may talk (talk_reach()).
 _INSERT_HOURS = """
 INSERT INTO agent_hours
 SELECT * FROM (
     FROM agent_time(
-        to_timestamp($lo * 86400), to_timestamp($upto * 86400),
+        to_timestamp($lo * 3600), to_timestamp($upto * 3600),
         'infinity'::TIMESTAMPTZ, 'infinity'::TIMESTAMPTZ,  -- (no second range)
-        NULL, to_timestamp($lo * 86400 - talk_reach() - 1), 'infinity'::TIMESTAMPTZ)
+        NULL, to_timestamp($lo * 3600 - talk_reach() - 1), 'infinity'::TIMESTAMPTZ)
     UNION ALL
     FROM agent_time(
-        to_timestamp($lo * 86400), to_timestamp($upto * 86400),
+        to_timestamp($lo * 3600), to_timestamp($upto * 3600),
         'infinity'::TIMESTAMPTZ, 'infinity'::TIMESTAMPTZ,
-        NULL, to_timestamp($lo * 86400 - talk_reach() - 1), 'infinity'::TIMESTAMPTZ,
+        NULL, to_timestamp($lo * 3600 - talk_reach() - 1), 'infinity'::TIMESTAMPTZ,
         by_queue := true))
 ORDER BY hour, pbx, interface, queue NULLS FIRST, reason"""
 _INSERT_DAYS = """
@@ -237,15 +255,15 @@ INSERT INTO agent_days
 SELECT pbx, interface, queue, hour // 24 AS day, reason, sum(logged_in_s), sum(pause_s),
        sum(talk_s)
 FROM agent_hours
-WHERE ($lo IS NULL OR hour >= $lo * 24) AND hour < $upto * 24
+WHERE ($lo IS NULL OR hour >= $lo * 24) AND hour < $hi * 24
 GROUP BY pbx, interface, queue, hour // 24, reason
 ORDER BY day, pbx, interface, queue NULLS FIRST, reason"""
 _REACH = """
 SELECT coalesce(max(epoch_us(answered_at) - epoch_us(entered_at)) / 1e6 + max(talk_s), 0)
 FROM queue_calls
 WHERE outcome = 'answered' AND answered_at IS NOT NULL
-  AND ($lo IS NULL OR entered_at >= to_timestamp($lo * 86400))
-  AND entered_at < to_timestamp($upto * 86400)"""
+  AND ($lo IS NULL OR entered_at >= to_timestamp($lo * 3600))
+  AND entered_at < to_timestamp($upto * 3600)"""
 _STATE = """
 INSERT INTO agent_days_state
 SELECT $upto, $key, (SELECT count(*) FROM member_states), (SELECT count(*) FROM queue_calls),

@@ -612,10 +612,11 @@ WINDOW w AS (PARTITION BY pbx, queue, interface ORDER BY seq
              ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW);
 
 -- Presence per device and UTC hour and day: agent_summary's presence and observed talk for the
--- whole days before agent_days_state.upto_day (days since 1970-01-01 UTC; later days are still
--- live), kept by the writer (storage/agent_days.py) so that a range of all queues, or of one
--- queue, reads its whole days from agent_days, the whole hours at its edges from agent_hours,
--- and folds only what is left (less than an hour at each end) from member_changes. One row
+-- hours before agent_days_state.upto_hour (hours since 1970-01-01 UTC; the hour before the
+-- current one and later are still live), kept by the writer (storage/agent_days.py) so that
+-- a range of all queues, or of one queue, reads its whole days from agent_days, the whole
+-- hours at its edges from agent_hours, and folds only what is left (less than an hour at
+-- each end; up to two at the end of a range until now) from member_changes. One row
 -- per device, queue (NULL: all queues together; a name: that queue as if it alone were
 -- chosen), hour (hours since 1970-01-01 UTC) and pause reason (NULL: time not paused, and
 -- the observed talk); every figure is additive over time: logged_in_s and pause_s of the
@@ -634,8 +635,8 @@ CREATE TABLE IF NOT EXISTS agent_hours (
     pause_s     DOUBLE NOT NULL,
     talk_s      DOUBLE NOT NULL
 );
--- agent_hours summed per UTC day (day = hour // 24): a year reads 365 days, not ~10x as many
--- hours.
+-- agent_hours summed per UTC day (day = hour // 24), for the days whose every hour it holds: a
+-- year reads 365 days, not ~10x as many hours.
 CREATE TABLE IF NOT EXISTS agent_days (
     pbx         VARCHAR NOT NULL,
     interface   VARCHAR NOT NULL,
@@ -646,13 +647,13 @@ CREATE TABLE IF NOT EXISTS agent_days (
     pause_s     DOUBLE NOT NULL,
     talk_s      DOUBLE NOT NULL
 );
--- One row: agent_days and agent_hours hold the days before upto_day, folded while the devices
+-- One row: agent_hours holds the hours before upto_hour, folded while the devices
 -- had the names names_key fingerprints (a rename moves talk between devices), from
 -- member_states and queue_calls of states_n and calls_n rows (checked at open). reach_s
--- bounds how long after entering a stay entered before upto_day still talked (answered_at +
+-- bounds how long after entering a stay entered before upto_hour still talked (answered_at +
 -- talk_s - entered_at): a folded edge reads the talks that entered up to that long before it.
 CREATE TABLE IF NOT EXISTS agent_days_state (
-    upto_day  BIGINT NOT NULL,
+    upto_hour BIGINT NOT NULL,
     names_key UBIGINT NOT NULL,
     states_n  BIGINT NOT NULL,
     calls_n   BIGINT NOT NULL,
@@ -673,7 +674,7 @@ CREATE TABLE IF NOT EXISTS member_states_unordered (
 );
 
 -- How long after entering a stay can still be talking: the stored bound for the stays before
--- upto_day, the stays since then read (few; all of them without a state row).
+-- upto_hour, the stays since then read (few; all of them without a state row).
 CREATE OR REPLACE MACRO talk_reach() AS (
     SELECT greatest(
         (SELECT coalesce(max(reach_s), 0) FROM agent_days_state),
@@ -681,7 +682,7 @@ CREATE OR REPLACE MACRO talk_reach() AS (
                          + max(talk_s), 0)
          FROM queue_calls
          WHERE outcome = 'answered' AND answered_at IS NOT NULL
-           AND entered_at >= coalesce((SELECT to_timestamp(max(upto_day) * 86400)
+           AND entered_at >= coalesce((SELECT to_timestamp(max(upto_hour) * 3600)
                                        FROM agent_days_state), '-infinity'::TIMESTAMPTZ))));
 
 -- `queue` is one of `queues` (NULL: all). agent_time filters by its argument itself, not by

@@ -380,6 +380,7 @@ class Store:
 def apply_schema(con: duckdb.DuckDBPyConnection) -> None:
     """The current schema on `con`, with rollups equal to the stays: what a file needs before
     anything reads or writes it (`Store.open`; the benches' history files)."""
+    agent_days.drop_old_state(con)  # its macros read the state's current columns
     con.execute(SCHEMA_SQL.read_text())
     reshaped = rollups.drop_reshaped(con)
     days_reshaped = agent_days.drop_reshaped(con)

@@ -32,7 +32,7 @@ from tests.storage.test_member_changes import DAY, _members, _talks, bob_day
 SCRATCH_SQL = Path(__file__).parents[1] / "queries" / "agent_summary_scratch.sql"
 _ROWS = "SELECT * FROM agent_days ORDER BY pbx, interface, queue NULLS FIRST, day, reason"
 _HOURS = "SELECT * FROM agent_hours ORDER BY pbx, interface, queue NULLS FIRST, hour, reason"
-_STATE = "SELECT upto_day, names_key, states_n, calls_n FROM agent_days_state"
+_STATE = "SELECT upto_hour, names_key, states_n, calls_n FROM agent_days_state"
 
 
 def _tables(store: Store) -> None:
@@ -45,7 +45,7 @@ def _tables(store: Store) -> None:
     fresh, fresh_state = con.execute(_ROWS).df(), con.execute(_STATE).fetchall()
     fresh_hours = con.execute(_HOURS).df()
     con.execute("ROLLBACK")
-    assert len(fresh) > 0 and len(fresh_hours) >= len(fresh)
+    assert len(fresh_hours) > 0 and len(fresh_hours) >= len(fresh)
     pd.testing.assert_frame_equal(stored, fresh, check_exact=False, rtol=1e-9)
     pd.testing.assert_frame_equal(stored_hours, fresh_hours, check_exact=False, rtol=1e-9)
     assert state == fresh_state
@@ -214,6 +214,22 @@ def test_a_table_of_another_version_is_made_again_at_open(tmp_path: Path) -> Non
         _tables(store)
 
 
+def test_days_of_a_version_before_hours_are_made_again_at_open(tmp_path: Path) -> None:
+    path = tmp_path / "old.duckdb"
+    with Store(path, flush_interval_s=0.05) as store:
+        for row in _members(500):
+            store.put(row)
+        store.flush()
+        store.in_writer(
+            lambda con: con.execute(
+                "DROP TABLE agent_hours; "
+                "ALTER TABLE agent_days_state RENAME COLUMN upto_hour TO upto_day"
+            )
+        )
+    with Store(path) as store:
+        _tables(store)
+
+
 def test_days_held_without_their_hours_are_made_again_at_open(tmp_path: Path) -> None:
     # A file from before agent_hours: the schema makes the table, empty, beside the days.
     path = tmp_path / "old.duckdb"
@@ -224,6 +240,40 @@ def test_days_held_without_their_hours_are_made_again_at_open(tmp_path: Path) ->
         store.in_writer(lambda con: con.execute("DROP TABLE agent_hours"))
     with Store(path) as store:
         _tables(store)
+
+
+def _lately(t: datetime, now: datetime) -> datetime:
+    """A time of the three fixture days moved into the six hours before `now` (in order)."""
+    return now - timedelta(hours=6) + (t - DAY) / 12
+
+
+def test_todays_hours_are_held_and_late_stays_recompute_them(tmp_path: Path) -> None:
+    # Presence changing all morning, then stays that entered hours ago written now (as the
+    # collector writes a stay when it ends): the hours they talk in are held already.
+    now = datetime.now(UTC)
+    with Store(tmp_path / "today.duckdb", flush_interval_s=0.05) as store:
+        for i, row in enumerate(_members(1200, seed=7)):
+            store.put(replace(row, since=_lately(row.since, now)))
+            if i % 300 == 0:
+                store.flush()
+        store.flush()
+        con = store.cursor()
+        held = scalar(con, "SELECT upto_hour FROM agent_days_state")
+        assert held == int(now.timestamp()) // 3600 - agent_days.LIVE_HOURS
+        assert scalar(con, "SELECT count(*) FROM agent_hours WHERE hour >= $h", {"h": held - 5})
+        for stay in _talks(150):
+            entered = _lately(stay.entered_at, now)
+            answered = entered + timedelta(seconds=stay.wait_s or 0)
+            store.put(replace(stay, entered_at=entered, answered_at=answered, ended_at=entered))
+        store.flush()
+        _tables(store)
+        cases: list[dict[str, object]] = [
+            {"start": now - timedelta(hours=7)},
+            {"start": now - timedelta(hours=4), "end": now - timedelta(minutes=90)},
+            {"queues": ["support"]},
+        ]
+        for params in cases:
+            _same_as_the_fold(con, params)
 
 
 @pytest.fixture(scope="module")
@@ -286,7 +336,10 @@ CASES = [
 def test_the_summary_equals_the_fold_over_the_whole_range(
     history: Store, params: dict[str, object]
 ) -> None:
-    con = history.cursor()
+    _same_as_the_fold(history.cursor(), params)
+
+
+def _same_as_the_fold(con: duckdb.DuckDBPyConnection, params: dict[str, object]) -> None:
     full = {"start": None, "end": None, "queues": None, "agents": None} | params
     con.execute("BEGIN TRANSACTION")  # one now() for both
     new = queries.run("agent_summary", con, **params)
