@@ -11,11 +11,12 @@ Then the same for member rows (agent_summary's member_changes, storage/member_ch
 batches of the last day's member_states rows appended anew (later), each committed as the
 writer commits it, then folded by `member_changes.catch_up` in its own transaction, as the
 writer does; median milliseconds of each.
-Then agent_days (storage/agent_days.py): what its refresh adds to a batch that touched no
-day before today (the writer's usual batch), one that touched yesterday (a stay entered
-before midnight written after it; the first batch of a day), the last week, and the rebuild
-at open. The stays above entered in the history's last day, weeks before today: their
-refresh includes recomputing every day since (late stays).
+Then agent_days and agent_hours (storage/agent_days.py): what their refresh adds to a batch
+that touched no hour held (the writer's usual batch), one that touched the last hour held (a
+stay entered in it written after: the first batches of an hour; once an hour, the clock
+passing one), the last 24 hours, the last week, and the rebuild at open. The stays above
+entered in the history's last day, weeks before today: their refresh includes recomputing
+every hour since (late stays).
 Results: README.md, "Rollups" and "agent_summary: whole days from agent_days".
 """
 
@@ -129,11 +130,16 @@ def main() -> int:
             print(f"| {size} | {written:.1f} | {folded:.1f} |")
         print("\n| agent_days refresh | ms |")
         print("|---|--:|")
-        today = con.execute("SELECT max(upto_hour) // 24 FROM agent_days_state").fetchone()
-        upto = datetime.fromtimestamp(int(today[0] if today else 0) * 86400, UTC)
+        held = con.execute("SELECT max(upto_hour) FROM agent_days_state").fetchone()
+        upto = datetime.fromtimestamp(int(held[0] if held else 0) * 3600, UTC)
         cases: list[tuple[str, datetime | str | None, int]] = [
-            ("no day before today", None, args.runs),
-            ("yesterday", upto - timedelta(days=1), args.runs),
+            ("no hour held before", None, args.runs),
+            (
+                "the last hour held (a stay entered in it, written after)",
+                upto - timedelta(hours=1),
+                args.runs,
+            ),
+            ("from 24 hours before", upto - timedelta(days=1), args.runs),
             ("the last 7 days", upto - timedelta(days=7), 5),
             ("rebuild (at open)", "all", 1),
         ]
