@@ -41,56 +41,68 @@ counts AS (
     GROUP BY c.agent
 ),
 cut AS (
-    -- Over all queues or one (q), the range's whole UTC hours [ha, hb) that agent_hours holds
-    -- (hours since 1970-01-01; it holds those before upto_hour, an hour before the current
-    -- one) are read: its whole days [da, db) from agent_days, the hours before and after
-    -- them, [ha, h1) and [h2, hb), from agent_hours. What is left, less than an hour at each
-    -- end (up to two until now; or the whole range, when no whole hour is held or for
-    -- several chosen queues), is folded from member_changes by agent_time
-    -- (storage/schema.sql, which computes agent_hours' rows).
-    SELECT *, CASE WHEN da < db THEN da * 24 ELSE hb END AS h1,
-           CASE WHEN da < db THEN db * 24 ELSE hb END AS h2
-    FROM (SELECT *, coalesce(ha < hb, false) AS whole, (ha + 23) // 24 AS da, hb // 24 AS db,
-                 greatest(talk_reach(), 0) + 1 AS reach
-          FROM (SELECT CASE WHEN CAST($queues AS VARCHAR[]) IS NULL
-                              OR len(list_distinct(CAST($queues AS VARCHAR[]))) = 1
-                            THEN coalesce((epoch_us(CAST($start AS TIMESTAMPTZ)) + 3600000000 - 1)
-                                          // 3600000000, 0) END AS ha,
+    -- Over all queues or one (q): the range's whole UTC days [a, b) that agent_days holds
+    -- (days since 1970-01-01; it holds those before upto_hour // 24) are read from it; the
+    -- whole hours around them, [l_lo, l_hi) before and [t_lo, t_hi) after, from agent_hours
+    -- when it keeps them (hours since 1970-01-01, from hours_from to upto_hour); what is
+    -- left, [start, c1) and [c2, end) (less than an hour at each end of a recent range; or
+    -- the whole range, when nothing is held or for several chosen queues), is folded from
+    -- member_changes by agent_time (storage/schema.sql, which computes both tables' rows).
+    SELECT q, reach, hi,
+           CASE WHEN days THEN a END AS a, CASE WHEN days THEN b END AS b,
+           CASE WHEN lead THEN hs END AS l_lo,
+           CASE WHEN lead THEN (CASE WHEN days THEN a * 24 ELSE he END) END AS l_hi,
+           CASE WHEN trail THEN b * 24 END AS t_lo, CASE WHEN trail THEN he END AS t_hi,
+           CASE WHEN lead THEN to_timestamp(hs * 3600)
+                WHEN days THEN to_timestamp(a * 86400) ELSE hi END AS c1,
+           CASE WHEN trail OR (lead AND NOT days) THEN to_timestamp(he * 3600)
+                WHEN days THEN to_timestamp(b * 86400) ELSE hi END AS c2
+    FROM (SELECT *, one AND a < b AS days,
+                 -- whole hours kept at the start: before the days, or the whole range
+                 one AND hs >= w AND hs < CASE WHEN a < b THEN a * 24 + 1 ELSE he END AS lead,
+                 one AND a < b AND b * 24 >= w AS trail
+          FROM (SELECT CAST($queues AS VARCHAR[]) IS NULL
+                           OR len(list_distinct(CAST($queues AS VARCHAR[]))) = 1 AS one,
                        CAST($queues AS VARCHAR[])[1] AS q,
-                       least(epoch_us(coalesce(CAST($end AS TIMESTAMPTZ), now())) // 3600000000,
-                             (SELECT max(upto_hour) FROM agent_days_state)) AS hb,
-                       coalesce(CAST($end AS TIMESTAMPTZ), now()) AS hi))
+                       greatest(talk_reach(), 0) + 1 AS reach,
+                       coalesce(CAST($end AS TIMESTAMPTZ), now()) AS hi,
+                       coalesce((epoch_us(CAST($start AS TIMESTAMPTZ)) + 86400000000 - 1)
+                                // 86400000000, 0) AS a,
+                       least(epoch_us(coalesce(CAST($end AS TIMESTAMPTZ), now()))
+                             // 86400000000, s.upto_hour // 24) AS b,
+                       coalesce((epoch_us(CAST($start AS TIMESTAMPTZ)) + 3600000000 - 1)
+                                // 3600000000, 0) AS hs,
+                       least(epoch_us(coalesce(CAST($end AS TIMESTAMPTZ), now()))
+                             // 3600000000, s.upto_hour) AS he,
+                       s.hours_from AS w
+                FROM (SELECT max(upto_hour) AS upto_hour, max(hours_from) AS hours_from
+                      FROM agent_days_state) AS s))
 ),
 device_time AS (
     -- Per device (and day or hour, and pause reason) its logged-in, paused and observed
     -- talk time.
     SELECT d.pbx, d.interface, d.reason, d.logged_in_s, d.pause_s, d.talk_s
     FROM agent_days AS d
-    WHERE d.day >= (SELECT da FROM cut) AND d.day < (SELECT db FROM cut)
-      AND d.queue IS NOT DISTINCT FROM (SELECT q FROM cut) AND (SELECT whole FROM cut)
+    WHERE d.day >= (SELECT a FROM cut) AND d.day < (SELECT b FROM cut)
+      AND d.queue IS NOT DISTINCT FROM (SELECT q FROM cut)
     UNION ALL
     SELECT h.pbx, h.interface, h.reason, h.logged_in_s, h.pause_s, h.talk_s
     FROM agent_hours AS h
-    WHERE h.hour >= (SELECT ha FROM cut) AND h.hour < (SELECT h1 FROM cut)
-      AND h.queue IS NOT DISTINCT FROM (SELECT q FROM cut) AND (SELECT whole FROM cut)
+    WHERE h.hour >= (SELECT l_lo FROM cut) AND h.hour < (SELECT l_hi FROM cut)
+      AND h.queue IS NOT DISTINCT FROM (SELECT q FROM cut)
     UNION ALL
     SELECT h.pbx, h.interface, h.reason, h.logged_in_s, h.pause_s, h.talk_s
     FROM agent_hours AS h
-    WHERE h.hour >= (SELECT h2 FROM cut) AND h.hour < (SELECT hb FROM cut)
-      AND h.queue IS NOT DISTINCT FROM (SELECT q FROM cut) AND (SELECT whole FROM cut)
+    WHERE h.hour >= (SELECT t_lo FROM cut) AND h.hour < (SELECT t_hi FROM cut)
+      AND h.queue IS NOT DISTINCT FROM (SELECT q FROM cut)
     UNION ALL
-    -- The edges: [start, ha) and [hb, end) (or the whole range, and nothing). A talk
-    -- overlaps an edge only when its stay entered less than talk_reach() before it.
+    -- The edges: [start, c1) and [c2, end). A talk overlaps an edge only when its stay
+    -- entered less than talk_reach() before it.
     SELECT pbx, interface, reason, logged_in_s, pause_s, talk_s
     FROM agent_time(
-        $start,
-        (SELECT CASE WHEN whole THEN to_timestamp(ha * 3600) ELSE hi END FROM cut),
-        (SELECT CASE WHEN whole THEN to_timestamp(hb * 3600) ELSE hi END FROM cut),
-        $end,
-        $queues,
+        $start, (SELECT c1 FROM cut), (SELECT c2 FROM cut), $end, $queues,
         (SELECT to_timestamp(epoch(CAST($start AS TIMESTAMPTZ)) - reach) FROM cut),
-        (SELECT to_timestamp(CASE WHEN whole THEN hb * 3600 ELSE epoch(hi) END - reach)
-         FROM cut))
+        (SELECT to_timestamp(epoch(c2) - reach) FROM cut))
 ),
 names AS (
     -- A device is named by its chosen memberships' newest name (member_heads, kept with

@@ -1,18 +1,20 @@
-"""agent_days and agent_hours: agent_summary's presence per device and UTC day and hour, kept
-by the writer.
+"""agent_days and agent_hours: agent_summary's presence per device and UTC day, and per UTC
+hour for recent days, kept by the writer.
 
 A year of agent_summary over all queues folded from member_changes cuts and matches every
 piece of the year and joins every talk of the year against the logged-in runs (seconds at
 10M calls, bench/README.md). Presence and observed talk are additive over time, so whole
-hours are kept in agent_hours (`agent_time`, storage/schema.sql, computes them: the same SQL
-as the query's edges) and summed per day in agent_days; a range reads its whole days from
-agent_days, the whole hours at its edges from agent_hours (a local day is a whole number of
-UTC hours in most zones), and folds from member_changes only what is left, less than an hour
-at each end. Folding even a few minutes costs ~15-20 ms at 10M callers (planning and the
-fold's joins), a local day's 23 edge hours ~30 ms more: bench/README.md, session 9. Both
-are kept over all queues (queue NULL) and for each queue alone (a manager's usual choice:
-one queue's year took 0.6-1.9 s folded at 10M); several chosen queues are still folded,
-since whether a device was paused depends on all of them.
+days are kept in agent_days and whole hours of the last HOURS_KEPT_DAYS days (and today's)
+in agent_hours (`agent_time`, storage/schema.sql, computes both: the same SQL as the query's
+edges, in slots of a day or an hour). A range reads its whole days from agent_days, the
+whole hours at its edges from agent_hours when they are recent (a local day is a whole
+number of UTC hours in most zones), and folds from member_changes only what is left: less
+than an hour at each end of a recent range, the partial day at an older start. Folding even
+a few minutes costs ~15-20 ms at 10M callers (planning and the fold's joins), a local day's
+23 edge hours ~30 ms more: bench/README.md, session 9. Both are kept over all queues (queue
+NULL) and for each queue alone (a manager's usual choice: one queue's year took 0.6-1.9 s
+folded at 10M); several chosen queues are still folded, since whether a device was paused
+depends on all of them.
 
 A day's rows (and its hours') depend on the member_changes rows that hold in it, on the
 talks that overlap it and on the devices' names (a talk belongs to the devices named as its
@@ -21,13 +23,13 @@ agent). So whoever changes those recomputes the hours from the first it touched
 the presence fold (member_changes.catch_up: the writer's member rows, the queue_log presence
 import, the order_members rewrite, which rebuilds). A rename (member_heads' newest names
 changed) and a first refresh rebuild everything. The hours before the previous one (UTC) are
-kept, and the days all of whose hours are; `refresh` adds the hours the clock has passed
-since. `check` at open rebuilds when the row counts it was folded from disagree with the
-tables (rows written by hand, a file from before the table). A queue_log import recomputes
-once, at its end: its chunks note the days they leave behind (`defer`, in
-agent_days_pending) and the end recomputes from the earliest (`settle`); a load that stopped
-before is settled at the next open, even if the collector's writes have made the row counts
-agree since.
+held, and the days all of whose hours are; `refresh` adds the hours the clock has passed
+since, and drops the hours older than HOURS_KEPT_DAYS days. `check` at open rebuilds when
+the row counts it was folded from disagree with the tables (rows written by hand, a file
+from before the table). A queue_log import recomputes once, at its end: its chunks note the
+days they leave behind (`defer`, in agent_days_pending) and the end recomputes from the
+earliest (`settle`); a load that stopped before is settled at the next open, even if the
+collector's writes have made the row counts agree since.
 """
 
 from __future__ import annotations
@@ -47,6 +49,12 @@ DAY_US, HOUR_US = 86_400_000_000, 3_600_000_000
 # recomputed (its talk); with the current hour alone live, every batch in the first minutes
 # of an hour would fold the hour before again. Up to two hours are folded at a range's end.
 LIVE_HOURS = 1
+# Hours are kept for this many days before today (and today's): a local day, week or month
+# reads its edge hours there. Older ranges fold their partial edge days (a year's first day:
+# ~30 ms more at 10M callers). Hours for all of history would cost ten times the rows of
+# the days and of their fold (a queue_log import's recompute up to today: 2.3 s instead of
+# 0.3 for 1M lines, bench/README.md, session 9).
+HOURS_KEPT_DAYS = 62
 # agent_time's rows, whose columns agent_days must have (as rollups.reshaped checks its
 # tables against their macros).
 _SHAPE = """
@@ -74,7 +82,8 @@ def refresh(
         _recompute(con, None, held, held)
         con.execute("DELETE FROM agent_days_pending")  # every day is recomputed
         con.execute("DELETE FROM agent_days_state")
-        con.execute(_STATE, {"upto": held, "key": key, "reach": _reach(con, None, held)})
+        reach = _reach(con, None, held)
+        con.execute(_STATE, {"upto": held, "from": _hours_from(held), "key": key, "reach": reach})
         log.info("agent_days rebuilt in %.1f s", time.monotonic() - started)
         return
     kept, reach = int(state[0][0]), float(state[0][2])
@@ -96,23 +105,34 @@ def refresh(
         _recompute(con, lo, hi, max(kept, held))
         reach = max(reach, _reach(con, lo, hi))
     if spans or since is not None:
+        upto = max(kept, held)
+        con.execute(_DELETE_HOURS, {"lo": None, "hi": _hours_from(upto)})  # the kept hours slide
         con.execute("DELETE FROM agent_days_state")
-        con.execute(_STATE, {"upto": max(kept, held), "key": key, "reach": reach})
+        con.execute(_STATE, {"upto": upto, "from": _hours_from(upto), "key": key, "reach": reach})
 
 
 def _hour(t: datetime) -> int:
     return int(t.timestamp() * 1e6) // HOUR_US
 
 
+def _hours_from(held: int) -> int:
+    """The first hour kept in agent_hours when the hours before `held` are held: a midnight."""
+    return (held // 24 - HOURS_KEPT_DAYS) * 24
+
+
 def _recompute(con: duckdb.DuckDBPyConnection, lo: int | None, hi: int, held: int) -> None:
-    """The hours [lo, hi) (lo None: every hour before hi) from scratch, then the days they
-    touch summed again from all their hours, those whose every hour is held (before
-    `held`)."""
-    con.execute(_DELETE_HOURS, {"lo": lo, "hi": hi})
-    con.execute(_INSERT_HOURS, {"lo": lo, "upto": hi})
-    days = {"lo": None if lo is None else lo // 24, "hi": min(-(-hi // 24), held // 24)}
-    con.execute(_DELETE_DAYS, days)
-    con.execute(_INSERT_DAYS, days)
+    """After the hours [lo, hi) changed (lo None: every hour before hi), with those before
+    `held` held: the days they touch whose every hour is held, and those of the hours that
+    agent_hours keeps, from scratch."""
+    day_lo, day_hi = None if lo is None else lo // 24, min(-(-hi // 24), held // 24)
+    if day_lo is None or day_lo < day_hi:
+        days = {"lo": day_lo, "hi": day_hi}
+        con.execute(_DELETE_DAYS, days)
+        con.execute(_INSERT_DAYS, days | {"secs": 86400})
+    hour_lo = max(lo if lo is not None else 0, _hours_from(held))
+    if hour_lo < hi:
+        con.execute(_DELETE_HOURS, {"lo": hour_lo, "hi": hi})
+        con.execute(_INSERT_HOURS, {"lo": hour_lo, "hi": hi, "secs": 3600})
 
 
 def _reach(con: duckdb.DuckDBPyConnection, lo: int | None, hi: int) -> float:
@@ -169,31 +189,30 @@ def check(con: duckdb.DuckDBPyConnection, force: bool = False) -> bool:
 
 
 def drop_reshaped(con: duckdb.DuckDBPyConnection) -> bool:
-    """Drop agent_hours and agent_days when their columns are another version's, or when
-    days are held without their hours (a file from before agent_hours): derived data, the
-    schema applied again makes them anew and `check` rebuilds them; True when it did."""
+    """Drop agent_days and agent_hours when their columns are another version's (derived
+    data: the schema, applied again, makes them anew and `check` rebuilds them); True when
+    it did."""
     shape = [c[0] for c in con.execute(_SHAPE).fetchall()]
-    hours, days = _columns(con, "agent_hours"), _columns(con, "agent_days")
-    day_shape = [_DAY_OF.get(c, c) for c in shape]
-    state = _columns(con, "agent_days_state")
-    same = (not hours or hours == shape) and (not days or days == day_shape)
-    same = same and (not state or state[0] == "upto_hour")
-    if same and not (hours and days and _scalar(con, _DAYS_WITHOUT_HOURS)):
+    days, hours = _columns(con, "agent_days"), _columns(con, "agent_hours")
+    if (not days or days == _named(shape, "day")) and (not hours or hours == _named(shape, "hour")):
         return False
-    log.info("agent_days and agent_hours are another version's: made again")
+    log.info("agent_days has the columns of another version: made again")
     con.execute("DROP TABLE IF EXISTS agent_hours")
     con.execute("DROP TABLE IF EXISTS agent_days")
     con.execute("DROP TABLE IF EXISTS agent_days_state")
     return True
 
 
+def _named(shape: list[str], slot: str) -> list[str]:
+    return [slot if c == "slot" else c for c in shape]
+
+
 def drop_old_state(con: duckdb.DuckDBPyConnection) -> None:
-    """Before the schema is applied: drop agent_days_state when it is a version's from before
-    agent_hours (its upto_day; the schema's macros read upto_hour, and a table already there
-    keeps its columns). Then `drop_reshaped` finds days without their hours and `check`
-    rebuilds them."""
+    """Before the schema is applied: drop agent_days_state when it is another version's (the
+    schema's macros read its columns, and a table already there keeps its own); `check`
+    then rebuilds agent_days and agent_hours."""
     state = _columns(con, "agent_days_state")
-    if state and "upto_hour" not in state:
+    if state and state != _STATE_COLUMNS:
         con.execute("DROP TABLE agent_days_state")
 
 
@@ -220,8 +239,7 @@ def _float(
     return float(row[0]) if row and row[0] is not None else 0.0
 
 
-_DAY_OF = {"hour": "day"}  # agent_days' columns: agent_hours' with the day for the hour
-_DAYS_WITHOUT_HOURS = "SELECT EXISTS (FROM agent_days) AND NOT EXISTS (FROM agent_hours)"
+_STATE_COLUMNS = ["upto_hour", "hours_from", "names_key", "states_n", "calls_n", "reach_s"]
 # The current UTC hour by the database's clock (the query's now()).
 _NOW_HOUR = "SELECT epoch_us(now()) // 3600000000"
 # The devices' names as agent_summary names them over all queues, and in each queue.
@@ -234,30 +252,25 @@ FROM (SELECT pbx, interface, coalesce(arg_max(member_name, name_seq), interface)
       FROM member_heads GROUP BY pbx, interface)"""
 _DELETE_HOURS = "DELETE FROM agent_hours WHERE ($lo IS NULL OR hour >= $lo) AND hour < $hi"
 _DELETE_DAYS = "DELETE FROM agent_days WHERE ($lo IS NULL OR day >= $lo) AND day < $hi"
-# In hour order (zone maps: a range skips the other hours). The talks read are those entered
-# since the first day less how long a stay entered before it may talk (talk_reach()).
-_INSERT_HOURS = """
-INSERT INTO agent_hours
+# Folded in slots of a day or an hour, in slot order (zone maps: a range skips the other
+# slots). The talks read are those entered since the first slot less how long a stay
+# entered before it may talk (talk_reach()).
+_FOLD = """
 SELECT * FROM (
     FROM agent_time(
-        to_timestamp($lo * 3600), to_timestamp($upto * 3600),
+        to_timestamp($lo * $secs), to_timestamp($hi * $secs),
         'infinity'::TIMESTAMPTZ, 'infinity'::TIMESTAMPTZ,  -- (no second range)
-        NULL, to_timestamp($lo * 3600 - talk_reach() - 1), 'infinity'::TIMESTAMPTZ)
+        NULL, to_timestamp($lo * $secs - talk_reach() - 1), 'infinity'::TIMESTAMPTZ,
+        unit := CAST($secs AS BIGINT) * 1000000)
     UNION ALL
     FROM agent_time(
-        to_timestamp($lo * 3600), to_timestamp($upto * 3600),
+        to_timestamp($lo * $secs), to_timestamp($hi * $secs),
         'infinity'::TIMESTAMPTZ, 'infinity'::TIMESTAMPTZ,
-        NULL, to_timestamp($lo * 3600 - talk_reach() - 1), 'infinity'::TIMESTAMPTZ,
-        by_queue := true))
-ORDER BY hour, pbx, interface, queue NULLS FIRST, reason"""
-_INSERT_DAYS = """
-INSERT INTO agent_days
-SELECT pbx, interface, queue, hour // 24 AS day, reason, sum(logged_in_s), sum(pause_s),
-       sum(talk_s)
-FROM agent_hours
-WHERE ($lo IS NULL OR hour >= $lo * 24) AND hour < $hi * 24
-GROUP BY pbx, interface, queue, hour // 24, reason
-ORDER BY day, pbx, interface, queue NULLS FIRST, reason"""
+        NULL, to_timestamp($lo * $secs - talk_reach() - 1), 'infinity'::TIMESTAMPTZ,
+        by_queue := true, unit := CAST($secs AS BIGINT) * 1000000))
+ORDER BY slot, pbx, interface, queue NULLS FIRST, reason"""
+_INSERT_DAYS = "INSERT INTO agent_days " + _FOLD
+_INSERT_HOURS = "INSERT INTO agent_hours " + _FOLD
 _REACH = """
 SELECT coalesce(max(epoch_us(answered_at) - epoch_us(entered_at)) / 1e6 + max(talk_s), 0)
 FROM queue_calls
@@ -266,7 +279,7 @@ WHERE outcome = 'answered' AND answered_at IS NOT NULL
   AND entered_at < to_timestamp($upto * 3600)"""
 _STATE = """
 INSERT INTO agent_days_state
-SELECT $upto, $key, (SELECT count(*) FROM member_states), (SELECT count(*) FROM queue_calls),
+SELECT $upto, $from, $key, (SELECT count(*) FROM member_states), (SELECT count(*) FROM queue_calls),
        $reach"""
 _COUNTS = """
 SELECT (SELECT max(states_n) FROM agent_days_state), (SELECT max(calls_n) FROM agent_days_state),

@@ -611,32 +611,19 @@ WHERE kept
 WINDOW w AS (PARTITION BY pbx, queue, interface ORDER BY seq
              ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW);
 
--- Presence per device and UTC hour and day: agent_summary's presence and observed talk for the
--- hours before agent_days_state.upto_hour (hours since 1970-01-01 UTC; the hour before the
--- current one and later are still live), kept by the writer (storage/agent_days.py) so that
--- a range of all queues, or of one queue, reads its whole days from agent_days, the whole
--- hours at its edges from agent_hours, and folds only what is left (less than an hour at
--- each end; up to two at the end of a range until now) from member_changes. One row
--- per device, queue (NULL: all queues together; a name: that queue as if it alone were
--- chosen), hour (hours since 1970-01-01 UTC) and pause reason (NULL: time not paused, and
--- the observed talk); every figure is additive over time: logged_in_s and pause_s of the
--- pieces with that reason, talk_s the time the device's agent talked on an answered queue
--- call while the device was logged in. An hour has a row for each device (and queue) with
--- any presence known in it (logged_in_s 0 if never logged in). Several chosen queues are
--- folded: a device paused in one of them and not in another is not paused, which no sum of
--- per-queue rows can tell.
-CREATE TABLE IF NOT EXISTS agent_hours (
-    pbx         VARCHAR NOT NULL,
-    interface   VARCHAR NOT NULL,
-    queue       VARCHAR,
-    hour        BIGINT NOT NULL,
-    reason      VARCHAR,
-    logged_in_s DOUBLE NOT NULL,
-    pause_s     DOUBLE NOT NULL,
-    talk_s      DOUBLE NOT NULL
-);
--- agent_hours summed per UTC day (day = hour // 24), for the days whose every hour it holds: a
--- year reads 365 days, not ~10x as many hours.
+-- Presence per device and UTC day, and per UTC hour for recent days: agent_summary's presence
+-- and observed talk, kept by the writer (storage/agent_days.py) so that a range of all
+-- queues, or of one queue, reads its whole days from agent_days, the whole hours at its
+-- edges from agent_hours when they are recent, and folds only what is left from
+-- member_changes (less than an hour at each end of a recent range; up to two at the end of a
+-- range until now). One row per device, queue (NULL: all queues together; a name: that
+-- queue as if it alone were chosen), day or hour (since 1970-01-01 UTC) and pause reason
+-- (NULL: time not paused, and the observed talk); every figure is additive over time:
+-- logged_in_s and pause_s of the pieces with that reason, talk_s the time the device's agent
+-- talked on an answered queue call while the device was logged in. A day or hour has a row
+-- for each device (and queue) with any presence known in it (logged_in_s 0 if never logged
+-- in). Several chosen queues are folded: a device paused in one of them and not in another
+-- is not paused, which no sum of per-queue rows can tell.
 CREATE TABLE IF NOT EXISTS agent_days (
     pbx         VARCHAR NOT NULL,
     interface   VARCHAR NOT NULL,
@@ -647,21 +634,38 @@ CREATE TABLE IF NOT EXISTS agent_days (
     pause_s     DOUBLE NOT NULL,
     talk_s      DOUBLE NOT NULL
 );
--- One row: agent_hours holds the hours before upto_hour, folded while the devices
--- had the names names_key fingerprints (a rename moves talk between devices), from
--- member_states and queue_calls of states_n and calls_n rows (checked at open). reach_s
--- bounds how long after entering a stay entered before upto_hour still talked (answered_at +
--- talk_s - entered_at): a folded edge reads the talks that entered up to that long before it.
-CREATE TABLE IF NOT EXISTS agent_days_state (
-    upto_hour BIGINT NOT NULL,
-    names_key UBIGINT NOT NULL,
-    states_n  BIGINT NOT NULL,
-    calls_n   BIGINT NOT NULL,
-    reach_s   DOUBLE NOT NULL
+-- The same per hour, for the hours from hours_from to upto_hour only (the last
+-- storage/agent_days.py HOURS_KEPT_DAYS days and today's hours): what the pages ask most
+-- (a local day, a week, a month) has its edges there, and hours for all of history would
+-- cost ten times the rows of the days and their fold.
+CREATE TABLE IF NOT EXISTS agent_hours (
+    pbx         VARCHAR NOT NULL,
+    interface   VARCHAR NOT NULL,
+    queue       VARCHAR,
+    hour        BIGINT NOT NULL,
+    reason      VARCHAR,
+    logged_in_s DOUBLE NOT NULL,
+    pause_s     DOUBLE NOT NULL,
+    talk_s      DOUBLE NOT NULL
 );
--- Days from which agent_days and agent_hours are behind: a queue_log import writes its rows without
--- recomputing it and does so once at its end (storage/agent_days.py `defer`, `settle`); a
--- row left here (an import that stopped) is settled at the next open.
+-- One row: agent_days holds the days before upto_hour // 24, agent_hours the hours from
+-- hours_from (a midnight) to upto_hour (the hour before the current one; later hours are
+-- still live), folded while the devices had the names names_key fingerprints (a rename moves
+-- talk between devices), from member_states and queue_calls of states_n and calls_n rows
+-- (checked at open). reach_s bounds how long after entering a stay entered before upto_hour
+-- still talked (answered_at + talk_s - entered_at): a folded edge reads the talks that
+-- entered up to that long before it.
+CREATE TABLE IF NOT EXISTS agent_days_state (
+    upto_hour  BIGINT NOT NULL,
+    hours_from BIGINT NOT NULL,
+    names_key  UBIGINT NOT NULL,
+    states_n   BIGINT NOT NULL,
+    calls_n    BIGINT NOT NULL,
+    reach_s    DOUBLE NOT NULL
+);
+-- Days from which agent_days and agent_hours are behind: a queue_log import writes its rows
+-- without recomputing them and does so once at its end (storage/agent_days.py `defer`,
+-- `settle`); a row left here (an import that stopped) is settled at the next open.
 CREATE TABLE IF NOT EXISTS agent_days_pending (
     since_day BIGINT NOT NULL
 );
@@ -700,14 +704,16 @@ CREATE OR REPLACE MACRO member_key(by_queue, key, queue) AS
 
 -- agent_summary's presence in two disjoint ranges [start1, end1) and [start2, end2) (a start
 -- NULL: from the first row; an end NULL: until now, and never past now) for the chosen queues
--- (NULL: all), per device, UTC hour and pause reason: agent_hours' columns. The one definition
--- of agent_hours' rows and of the query's edges (two ranges in one fold: what is left at
--- the query's start and end, planned once). talk_from1 and talk_from2 bound the stays whose
+-- (NULL: all), per device, slot and pause reason: agent_days' and agent_hours' columns, slots
+-- of `unit` microseconds (a UTC day or hour; slot: its number since 1970-01-01). The one
+-- definition of their rows and of the query's edges (two ranges in one fold: what is left
+-- at the query's start and end, planned once). talk_from1 and talk_from2 bound the stays whose
 -- talk is read for each range (NULL: all). by_queue: each chosen queue apart, as if it alone
--- were chosen (queue: its name), in one fold, for agent_hours' rows of every queue; else the
+-- were chosen (queue: its name), in one fold, for the kept rows of every queue; else the
 -- chosen queues together (queue: NULL).
 CREATE OR REPLACE MACRO agent_time(start1, end1, start2, end2, chosen_queues, talk_from1,
-                                   talk_from2, by_queue := false) AS TABLE
+                                   talk_from2, by_queue := false,
+                                   unit := 86400000000) AS TABLE
 WITH p AS (
     SELECT CAST(chosen_queues AS VARCHAR[]) AS queues, now() AS now_at
 ),
@@ -790,13 +796,13 @@ device_time AS (
     JOIN memberships AS m USING (w, pbx, interface)
     WHERE NOT m.shared
 ),
-hour_time AS (
+slot_time AS (
     -- Each piece cut at UTC hours (3600e6 microseconds).
-    SELECT pbx, interface, hour, logged_in, paused,
+    SELECT pbx, interface, slot, logged_in, paused,
            CASE WHEN logged_in AND paused THEN reason END AS reason,
-           (least(hi_us, (hour + 1) * 3600000000) - greatest(lo_us, hour * 3600000000)) / 1e6
+           (least(hi_us, (slot + 1) * unit) - greatest(lo_us, slot * unit)) / 1e6
                AS secs
-    FROM (SELECT *, unnest(range(lo_us // 3600000000, (hi_us - 1) // 3600000000 + 1)) AS hour
+    FROM (SELECT *, unnest(range(lo_us // unit, (hi_us - 1) // unit + 1)) AS slot
           FROM device_time)
 ),
 names AS (
@@ -830,11 +836,11 @@ runs AS (
                                    AND k.interface = l.interface AND k.lo_us = l.hi_us)) AS e
       ON e.w = s.w AND e.pbx = s.pbx AND e.interface = s.interface AND e.hi_us > s.lo_us
 ),
-run_hours AS (
-    -- Runs and talks (below) both listed per UTC hour they touch, so that matching them is a
-    -- hash join on the range, the device and the hour.
+run_slots AS (
+    -- Runs and talks (below) both listed per slot they touch, so that matching them is a
+    -- hash join on the range, the device and the slot.
     SELECT r.w, n.did, r.lo_us, r.hi_us,
-           unnest(range(r.lo_us // 3600000000, (r.hi_us - 1) // 3600000000 + 1)) AS hour
+           unnest(range(r.lo_us // unit, (r.hi_us - 1) // unit + 1)) AS slot
     FROM runs AS r
     JOIN names AS n USING (pbx, interface)
 ),
@@ -855,9 +861,9 @@ talks AS (
       AND c.entered_at >= coalesce(CAST(talk_from2 AS TIMESTAMPTZ), '-infinity'::TIMESTAMPTZ)
       AND in_chosen(chosen_queues, c.queue)
 ),
-talk_hours AS (
+talk_slots AS (
     SELECT t.w, n.did, t.lo_us, t.hi_us,
-           unnest(range(t.lo_us // 3600000000, (t.hi_us - 1) // 3600000000 + 1)) AS hour
+           unnest(range(t.lo_us // unit, (t.hi_us - 1) // unit + 1)) AS slot
     FROM (SELECT w, agent, epoch_us(answered_at) AS lo_us,
                  epoch_us(answered_at) + CAST(talk_s * 1e6 AS BIGINT) AS hi_us
           FROM talks) AS t
@@ -865,27 +871,27 @@ talk_hours AS (
 ),
 device_talk AS (
     -- Observed talk: each talk's overlap with its devices' logged-in runs in the same range
-    -- (already clipped to it and to now), hour by hour so that nothing counts twice.
-    SELECT t.did, t.hour,
-           sum(greatest(least(t.hi_us, r.hi_us, (t.hour + 1) * 3600000000)
-                        - greatest(t.lo_us, r.lo_us, t.hour * 3600000000), 0)) / 1e6 AS talk_s
-    FROM talk_hours AS t
-    JOIN run_hours AS r ON r.w = t.w AND r.did = t.did AND r.hour = t.hour
-    GROUP BY t.did, t.hour
+    -- (already clipped to it and to now), slot by slot so that nothing counts twice.
+    SELECT t.did, t.slot,
+           sum(greatest(least(t.hi_us, r.hi_us, (t.slot + 1) * unit)
+                        - greatest(t.lo_us, r.lo_us, t.slot * unit), 0)) / 1e6 AS talk_s
+    FROM talk_slots AS t
+    JOIN run_slots AS r ON r.w = t.w AND r.did = t.did AND r.slot = t.slot
+    GROUP BY t.did, t.slot
 )
 SELECT pbx, split_part(interface, chr(0), 1) AS interface,
-       nullif(split_part(interface, chr(0), 2), '') AS queue, hour, reason,
+       nullif(split_part(interface, chr(0), 2), '') AS queue, slot, reason,
        sum(logged_in_s) AS logged_in_s, sum(pause_s) AS pause_s, sum(talk_s) AS talk_s
 FROM (
-    SELECT pbx, interface, hour, reason,
+    SELECT pbx, interface, slot, reason,
            coalesce(sum(secs) FILTER (WHERE logged_in), 0) AS logged_in_s,
            coalesce(sum(secs) FILTER (WHERE logged_in AND paused), 0) AS pause_s,
            0.0 AS talk_s
-    FROM hour_time
-    GROUP BY pbx, interface, hour, reason
+    FROM slot_time
+    GROUP BY pbx, interface, slot, reason
     UNION ALL
-    SELECT n.pbx, n.interface, t.hour, NULL, 0.0, 0.0, t.talk_s
+    SELECT n.pbx, n.interface, t.slot, NULL, 0.0, 0.0, t.talk_s
     FROM device_talk AS t
     JOIN names AS n USING (did)
 )
-GROUP BY pbx, interface, hour, reason;
+GROUP BY pbx, interface, slot, reason;

@@ -19,6 +19,7 @@ SQL = re.compile(
 REVIEWED: dict[tuple[str, frozenset[str]], str] = {
     ("storage/backfill.py", frozenset({"_KNOWN"})): "a module constant of fixed SQL text",
     ("storage/backfill.py", frozenset({"_OF_FRESH"})): "a module constant of fixed SQL text",
+    ("storage/agent_days.py", frozenset({"_FOLD"})): "a module constant of fixed SQL text",
     ("storage/backfill.py", frozenset({"table"})): "a loop over a literal tuple of table names",
     ("storage/store.py", frozenset({"cls.TABLE"})): "the row classes' fixed table names",
     ("storage/export.py", frozenset({"table"})): "PARTITIONED / UNPARTITIONED, fixed tables",

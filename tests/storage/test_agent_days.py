@@ -222,22 +222,10 @@ def test_days_of_a_version_before_hours_are_made_again_at_open(tmp_path: Path) -
         store.flush()
         store.in_writer(
             lambda con: con.execute(
-                "DROP TABLE agent_hours; "
+                "DROP TABLE agent_hours; ALTER TABLE agent_days_state DROP COLUMN hours_from; "
                 "ALTER TABLE agent_days_state RENAME COLUMN upto_hour TO upto_day"
             )
         )
-    with Store(path) as store:
-        _tables(store)
-
-
-def test_days_held_without_their_hours_are_made_again_at_open(tmp_path: Path) -> None:
-    # A file from before agent_hours: the schema makes the table, empty, beside the days.
-    path = tmp_path / "old.duckdb"
-    with Store(path, flush_interval_s=0.05) as store:
-        for row in _members(500):
-            store.put(row)
-        store.flush()
-        store.in_writer(lambda con: con.execute("DROP TABLE agent_hours"))
     with Store(path) as store:
         _tables(store)
 
@@ -276,18 +264,27 @@ def test_todays_hours_are_held_and_late_stays_recompute_them(tmp_path: Path) -> 
             _same_as_the_fold(con, params)
 
 
-@pytest.fixture(scope="module")
-def history(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
+@pytest.fixture(scope="module", params=["days", "hours"])
+def history(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[Store]:
+    """The fixture's days, months ago: read from agent_days and folded at their edges as
+    kept (hours only for recent days), and with hours kept for every day since (the path of
+    a recent range: whole hours at the edges)."""
     path = tmp_path_factory.mktemp("days") / "callboard.duckdb"
-    with Store(path, flush_interval_s=0.05) as store:
-        for i, row in enumerate(_members(4000, seed=11)):
-            store.put(row)
-            if i % 700 == 0:
-                store.flush()
-        for stay in _talks(300):
-            store.put(stay)
-        store.flush()
-        yield store
+    with pytest.MonkeyPatch.context() as patch:
+        if request.param == "hours":
+            kept = (datetime.now(UTC) - DAY).days + 10
+            patch.setattr(agent_days, "HOURS_KEPT_DAYS", kept)
+        with Store(path, flush_interval_s=0.05) as store:
+            for i, row in enumerate(_members(4000, seed=11)):
+                store.put(row)
+                if i % 700 == 0:
+                    store.flush()
+            for stay in _talks(300):
+                store.put(stay)
+            store.flush()
+            yield store
 
 
 def _at(days: float, hours: float = 0) -> datetime:
