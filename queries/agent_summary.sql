@@ -48,11 +48,14 @@ cut AS (
     -- left, [start, c1) and [c2, end) (less than an hour at each end of a recent range; or
     -- the whole range, when nothing is held or for several chosen queues), is folded from
     -- member_changes by agent_time (storage/schema.sql, which computes both tables' rows).
+    -- A range not read is [never, never): NULL bounds would keep its table's scan from
+    -- skipping every row group (all of agent_hours read, ~8 ms at 10M callers).
     SELECT q, reach, hi,
-           CASE WHEN days THEN a END AS a, CASE WHEN days THEN b END AS b,
-           CASE WHEN lead THEN hs END AS l_lo,
-           CASE WHEN lead THEN (CASE WHEN days THEN a * 24 ELSE he END) END AS l_hi,
-           CASE WHEN trail THEN b * 24 END AS t_lo, CASE WHEN trail THEN he END AS t_hi,
+           CASE WHEN days THEN a ELSE never END AS a, CASE WHEN days THEN b ELSE never END AS b,
+           CASE WHEN lead THEN hs ELSE never END AS l_lo,
+           CASE WHEN lead THEN (CASE WHEN days THEN a * 24 ELSE he END) ELSE never END AS l_hi,
+           CASE WHEN trail THEN b * 24 ELSE never END AS t_lo,
+           CASE WHEN trail THEN he ELSE never END AS t_hi,
            CASE WHEN lead THEN to_timestamp(hs * 3600)
                 WHEN days THEN to_timestamp(a * 86400) ELSE hi END AS c1,
            CASE WHEN trail OR (lead AND NOT days) THEN to_timestamp(he * 3600)
@@ -74,7 +77,7 @@ cut AS (
                                 // 3600000000, 0) AS hs,
                        least(epoch_us(coalesce(CAST($end AS TIMESTAMPTZ), now()))
                              // 3600000000, s.upto_hour) AS he,
-                       s.hours_from AS w
+                       s.hours_from AS w, 9223372036854775807 AS never
                 FROM (SELECT max(upto_hour) AS upto_hour, max(hours_from) AS hours_from
                       FROM agent_days_state) AS s))
 ),
