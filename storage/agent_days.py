@@ -9,9 +9,9 @@ in agent_hours (`agent_time`, storage/schema.sql, computes both: the same SQL as
 edges, in slots of a day or an hour). A range reads its whole days from agent_days, the
 whole hours at its edges from agent_hours when they are recent (a local day is a whole
 number of UTC hours in most zones), and folds from member_changes only what is left: less
-than an hour at each end of a recent range, the partial day at an older start. Folding even
-a few minutes costs ~15-20 ms at 10M callers (planning and the fold's joins), a local day's
-23 edge hours ~30 ms more: bench/README.md, session 9. Both are kept over all queues (queue
+than an hour at each end of a recent range, the partial day at an older start (a local day
+at 10M callers: 56 ms folding its 24 edge hours, 42 reading them; bench/README.md, session
+9). Both are kept over all queues (queue
 NULL) and for each queue alone (a manager's usual choice: one queue's year took 0.6-1.9 s
 folded at 10M); several chosen queues are still folded, since whether a device was paused
 depends on all of them.
@@ -50,10 +50,10 @@ DAY_US, HOUR_US = 86_400_000_000, 3_600_000_000
 # of an hour would fold the hour before again. Up to two hours are folded at a range's end.
 LIVE_HOURS = 1
 # Hours are kept for this many days before today (and today's): a local day, week or month
-# reads its edge hours there. Older ranges fold their partial edge days (a year's first day:
-# ~30 ms more at 10M callers). Hours for all of history would cost ten times the rows of
-# the days and of their fold (a queue_log import's recompute up to today: 2.3 s instead of
-# 0.3 for 1M lines, bench/README.md, session 9).
+# reads its edge hours there. An older range folds its partial first day (365 local days at
+# 10M callers: ~50 ms, 30 local days ~43). Hours for all of history would cost ten times the
+# rows of the days and of their fold (a queue_log import's recompute up to today: 2.3 s
+# instead of 0.3 for 1M lines; bench/README.md, session 9).
 HOURS_KEPT_DAYS = 62
 # agent_time's rows, whose columns agent_days must have (as rollups.reshaped checks its
 # tables against their macros).
