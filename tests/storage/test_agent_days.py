@@ -27,7 +27,7 @@ from collectors.rows import MemberState
 from storage import agent_days
 from storage.backfill import backfill_file, write_new
 from storage.store import Store, scalar
-from tests.storage.test_member_changes import DAY, _members, _talks, bob_day
+from tests.storage.test_member_changes import DAY, _members, _talks, bob_day, write_history
 
 SCRATCH_SQL = Path(__file__).parents[1] / "queries" / "agent_summary_scratch.sql"
 _ROWS = "SELECT * FROM agent_days ORDER BY pbx, interface, queue NULLS FIRST, day, reason"
@@ -277,13 +277,7 @@ def history(
             kept = (datetime.now(UTC) - DAY).days + 10
             patch.setattr(agent_days, "HOURS_KEPT_DAYS", kept)
         with Store(path, flush_interval_s=0.05) as store:
-            for i, row in enumerate(_members(4000, seed=11)):
-                store.put(row)
-                if i % 700 == 0:
-                    store.flush()
-            for stay in _talks(300):
-                store.put(stay)
-            store.flush()
+            write_history(store)
             yield store
 
 
