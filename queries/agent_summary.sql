@@ -40,17 +40,61 @@ counts AS (
     WHERE p.queues IS NULL OR list_contains(p.queues, c.queue)
     GROUP BY c.agent
 ),
+reach AS (
+    SELECT greatest(talk_reach(), 0) + 1 AS reach,
+           coalesce(CAST($end AS TIMESTAMPTZ), now()) AS hi
+),
+memberships AS (
+    -- Per device with a chosen membership (member_heads, kept with member_changes): its
+    -- name, its chosen memberships' newest; and which of its kept rows equal its presence
+    -- over the chosen queues (row_queue): all queues' (NULL) when all are chosen or every
+    -- membership it has is; its queue's when one is chosen (or one of its several); none
+    -- (mixed) when two or more of its several memberships are chosen, not all.
+    SELECT h.pbx, h.interface,
+           coalesce(arg_max(h.member_name, h.name_seq) FILTER (in_chosen($queues, h.queue)),
+                    h.interface) AS agent,
+           CASE WHEN CAST($queues AS VARCHAR[]) IS NULL THEN NULL
+                WHEN count(*) FILTER (in_chosen($queues, h.queue)) = 1
+                THEN any_value(h.queue) FILTER (in_chosen($queues, h.queue)) END AS row_queue,
+           count(*) FILTER (in_chosen($queues, h.queue)) NOT IN (1, count(*)) AS mixed
+    FROM member_heads AS h
+    GROUP BY h.pbx, h.interface
+    HAVING count(*) FILTER (in_chosen($queues, h.queue)) > 0
+),
+several AS (
+    -- Two or more chosen queues read kept rows (memberships' row_queue) when no device is
+    -- mixed and no device's kept rows count talk its fold over the chosen queues would not
+    -- (a stay of an unchosen queue for a device of all queues' rows, of another chosen
+    -- queue for a device of one queue's rows, answered under its name while the range can
+    -- still see it); otherwise the range is folded.
+    SELECT len(list_distinct(CAST($queues AS VARCHAR[]))) >= 2
+           AND NOT EXISTS (SELECT 1 FROM memberships WHERE mixed)
+           AND NOT EXISTS (
+               -- From agent_counts (answered stays per agent, queue and UTC day): every
+               -- day the range's talk can reach, so a conflict is never missed.
+               SELECT 1
+               FROM agent_counts AS c JOIN memberships AS m ON c.agent = m.agent, reach AS r
+               WHERE len(list_distinct(CAST($queues AS VARCHAR[]))) >= 2
+                 AND c.answered > 0 AND c.bucket < r.hi
+                 AND c.bucket >= coalesce(CAST($start AS TIMESTAMPTZ)
+                                          - to_seconds(CAST(ceil(r.reach) AS BIGINT) + 86400),
+                                          '-infinity'::TIMESTAMPTZ)
+                 AND CASE WHEN m.row_queue IS NULL THEN NOT in_chosen($queues, c.queue)
+                          ELSE c.queue <> m.row_queue AND in_chosen($queues, c.queue) END)
+           AS ok
+),
 cut AS (
-    -- Over all queues or one (q): the range's whole UTC days [a, b) that agent_days holds
-    -- (days since 1970-01-01; it holds those before upto_hour // 24) are read from it; the
-    -- whole hours around them, [l_lo, l_hi) before and [t_lo, t_hi) after, from agent_hours
-    -- when it keeps them (hours since 1970-01-01, from hours_from to upto_hour); what is
-    -- left, [start, c1) and [c2, end) (less than an hour at each end of a recent range; or
-    -- the whole range, when nothing is held or for several chosen queues), is folded from
-    -- member_changes by agent_time (storage/schema.sql, which computes both tables' rows).
+    -- Over all queues, one (q), or several (qs) as `several` allows: the range's whole UTC
+    -- days [a, b) that agent_days holds (days since 1970-01-01; it holds those before
+    -- upto_hour // 24) are read from it; the whole hours around them, [l_lo, l_hi) before
+    -- and [t_lo, t_hi) after, from agent_hours when it keeps them (hours since 1970-01-01,
+    -- from hours_from to upto_hour); what is left, [start, c1) and [c2, end) (less than an
+    -- hour at each end of a recent range; or the whole range, when nothing is held or
+    -- several chosen queues cannot be read), is folded from member_changes by agent_time
+    -- (storage/schema.sql, which computes both tables' rows).
     -- A range not read is [never, never): NULL bounds would keep its table's scan from
     -- skipping every row group (all of agent_hours read, ~8 ms at 10M callers).
-    SELECT q, reach, hi,
+    SELECT q, qs, reach, hi,
            CASE WHEN days THEN a ELSE never END AS a, CASE WHEN days THEN b ELSE never END AS b,
            CASE WHEN lead THEN hs ELSE never END AS l_lo,
            CASE WHEN lead THEN (CASE WHEN days THEN a * 24 ELSE he END) ELSE never END AS l_hi,
@@ -65,10 +109,13 @@ cut AS (
                  one AND hs >= w AND hs < CASE WHEN a < b THEN a * 24 + 1 ELSE he END AS lead,
                  one AND a < b AND b * 24 >= w AS trail
           FROM (SELECT CAST($queues AS VARCHAR[]) IS NULL
-                           OR len(list_distinct(CAST($queues AS VARCHAR[]))) = 1 AS one,
-                       CAST($queues AS VARCHAR[])[1] AS q,
-                       greatest(talk_reach(), 0) + 1 AS reach,
-                       coalesce(CAST($end AS TIMESTAMPTZ), now()) AS hi,
+                           OR len(list_distinct(CAST($queues AS VARCHAR[]))) = 1
+                           OR (SELECT ok FROM several) AS one,
+                       CASE WHEN len(list_distinct(CAST($queues AS VARCHAR[]))) = 1
+                            THEN CAST($queues AS VARCHAR[])[1] END AS q,
+                       CASE WHEN (SELECT ok FROM several) THEN CAST($queues AS VARCHAR[])
+                       END AS qs,
+                       r.reach, r.hi,
                        coalesce((epoch_us(CAST($start AS TIMESTAMPTZ)) + 86400000000 - 1)
                                 // 86400000000, 0) AS a,
                        least(epoch_us(coalesce(CAST($end AS TIMESTAMPTZ), now()))
@@ -79,50 +126,50 @@ cut AS (
                              // 3600000000, s.upto_hour) AS he,
                        s.hours_from AS w, 9223372036854775807 AS never
                 FROM (SELECT max(upto_hour) AS upto_hour, max(hours_from) AS hours_from
-                      FROM agent_days_state) AS s))
+                      FROM agent_days_state) AS s, reach AS r))
 ),
 device_time AS (
     -- Per device (and day or hour, and pause reason) its logged-in, paused and observed
     -- talk time.
-    SELECT d.pbx, d.interface, d.reason, d.logged_in_s, d.pause_s, d.talk_s
+    SELECT d.pbx, d.interface, d.queue, false AS folded, d.reason, d.logged_in_s, d.pause_s,
+           d.talk_s
     FROM agent_days AS d
     WHERE d.day >= (SELECT a FROM cut) AND d.day < (SELECT b FROM cut)
-      AND d.queue IS NOT DISTINCT FROM (SELECT q FROM cut)
+      AND (d.queue IS NOT DISTINCT FROM (SELECT q FROM cut)
+           OR list_contains((SELECT qs FROM cut), d.queue))
     UNION ALL
-    SELECT h.pbx, h.interface, h.reason, h.logged_in_s, h.pause_s, h.talk_s
+    SELECT h.pbx, h.interface, h.queue, false, h.reason, h.logged_in_s, h.pause_s, h.talk_s
     FROM agent_hours AS h
     WHERE h.hour >= (SELECT l_lo FROM cut) AND h.hour < (SELECT l_hi FROM cut)
-      AND h.queue IS NOT DISTINCT FROM (SELECT q FROM cut)
+      AND (h.queue IS NOT DISTINCT FROM (SELECT q FROM cut)
+           OR list_contains((SELECT qs FROM cut), h.queue))
     UNION ALL
-    SELECT h.pbx, h.interface, h.reason, h.logged_in_s, h.pause_s, h.talk_s
+    SELECT h.pbx, h.interface, h.queue, false, h.reason, h.logged_in_s, h.pause_s, h.talk_s
     FROM agent_hours AS h
     WHERE h.hour >= (SELECT t_lo FROM cut) AND h.hour < (SELECT t_hi FROM cut)
-      AND h.queue IS NOT DISTINCT FROM (SELECT q FROM cut)
+      AND (h.queue IS NOT DISTINCT FROM (SELECT q FROM cut)
+           OR list_contains((SELECT qs FROM cut), h.queue))
     UNION ALL
     -- The edges: [start, c1) and [c2, end). A talk overlaps an edge only when its stay
     -- entered less than talk_reach() before it.
-    SELECT pbx, interface, reason, logged_in_s, pause_s, talk_s
+    SELECT pbx, interface, NULL, true, reason, logged_in_s, pause_s, talk_s
     FROM agent_time(
         $start, (SELECT c1 FROM cut), (SELECT c2 FROM cut), $end, $queues,
         (SELECT to_timestamp(epoch(CAST($start AS TIMESTAMPTZ)) - reach) FROM cut),
         (SELECT to_timestamp(epoch(c2) - reach) FROM cut))
 ),
-names AS (
-    -- A device is named by its chosen memberships' newest name (member_heads, kept with
-    -- member_changes).
-    SELECT h.pbx, h.interface, coalesce(arg_max(h.member_name, h.name_seq), h.interface) AS agent
-    FROM member_heads AS h, p
-    WHERE p.queues IS NULL OR list_contains(p.queues, h.queue)
-    GROUP BY h.pbx, h.interface
-),
 named AS (
-    -- Summed per device and reason first (a year: ~1k rows, not every device-day), then named.
-    SELECT n.agent, d.*
-    FROM (SELECT pbx, interface, reason, sum(logged_in_s) AS logged_in_s,
+    -- Summed per device and reason first (a year: ~1k rows, not every device-day), then
+    -- named, each device's kept rows those of its row_queue (or of the one chosen queue).
+    SELECT m.agent, d.pbx, d.interface, d.reason, sum(d.logged_in_s) AS logged_in_s,
+           sum(d.pause_s) AS pause_s, sum(d.talk_s) AS talk_s
+    FROM (SELECT pbx, interface, queue, folded, reason, sum(logged_in_s) AS logged_in_s,
                  sum(pause_s) AS pause_s, sum(talk_s) AS talk_s
           FROM device_time
-          GROUP BY pbx, interface, reason) AS d
-    JOIN names AS n USING (pbx, interface)
+          GROUP BY pbx, interface, queue, folded, reason) AS d
+    JOIN memberships AS m USING (pbx, interface)
+    WHERE d.folded OR d.queue IS NOT DISTINCT FROM m.row_queue
+    GROUP BY m.agent, d.pbx, d.interface, d.reason
 ),
 presence AS (
     SELECT agent, sum(logged_in_s) AS logged_in_s, sum(pause_s) AS pause_s,

@@ -11,10 +11,12 @@ whole hours at its edges from agent_hours when they are recent (a local day is a
 number of UTC hours in most zones), and folds from member_changes only what is left: less
 than an hour at each end of a recent range, the partial day at an older start (a local day
 at 10M callers: 56 ms folding its 24 edge hours, 42 reading them; bench/README.md, session
-9). Both are kept over all queues (queue
-NULL) and for each queue alone (a manager's usual choice: one queue's year took 0.6-1.9 s
-folded at 10M); several chosen queues are still folded, since whether a device was paused
-depends on all of them.
+9). Both are kept over all queues (queue NULL) and for each queue alone (a manager's usual
+choice: one queue's year took 0.6-1.9 s folded at 10M). Several chosen queues read, per
+device, the rows that equal its presence over them (all queues' when every membership it has
+is chosen, its one chosen queue's otherwise: agent_summary.sql `several`), and fold when a
+device has two or more of its several memberships chosen: whether it was paused depends on
+those together, which no sum of per-queue rows tells.
 
 A day's rows (and its hours') depend on the member_changes rows that hold in it, on the
 talks that overlap it and on the devices' names (a talk belongs to the devices named as its

@@ -622,8 +622,10 @@ WINDOW w AS (PARTITION BY pbx, queue, interface ORDER BY seq
 -- logged_in_s and pause_s of the pieces with that reason, talk_s the time the device's agent
 -- talked on an answered queue call while the device was logged in. A day or hour has a row
 -- for each device (and queue) with any presence known in it (logged_in_s 0 if never logged
--- in). Several chosen queues are folded: a device paused in one of them and not in another
--- is not paused, which no sum of per-queue rows can tell.
+-- in). Several chosen queues read each device's rows of all queues or of its one chosen
+-- queue where those equal its presence over them (queries/agent_summary.sql `several`); a
+-- device with two or more of its several memberships chosen is folded: paused in one of
+-- them and not in another is not paused, which no sum of per-queue rows can tell.
 CREATE TABLE IF NOT EXISTS agent_days (
     pbx         VARCHAR NOT NULL,
     interface   VARCHAR NOT NULL,

@@ -23,7 +23,7 @@ import pandas as pd
 import pytest
 
 import queries
-from collectors.rows import MemberState
+from collectors.rows import MemberState, QueueCall
 from storage import agent_days
 from storage.backfill import backfill_file, write_new
 from storage.store import Store, scalar
@@ -358,3 +358,109 @@ def test_the_presence_fold_keeps_its_asof_joins(history: Store) -> None:
     assert asof_joins(cursor, **partial_day) == 2
     cursor.execute("SET asof_loop_join_threshold = 64")  # DuckDB's default: nested loops
     assert asof_joins(cursor, **partial_day) == 0
+
+
+# Several chosen queues: a device's kept rows equal its fold over them when every membership
+# it has is chosen (all queues' rows) or one is (that queue's rows); two or more of its
+# several chosen, or a stay its rows would count and its fold would not, fold the range.
+_TEAM = {  # interface: (name, queues)
+    "PJSIP/10": ("Ann", ("support", "sales")),
+    "PJSIP/11": ("Ben", ("sales", "vip")),
+    "PJSIP/12": ("Cid", ("vip",)),
+}
+_DEE = {"PJSIP/13": ("Dee", ("support", "sales", "vip"))}  # two of three chosen: mixed
+
+
+def _team_rows(devices: dict[str, tuple[str, tuple[str, ...]]]) -> list[MemberState]:
+    """Three days: each membership added at 8:00, paused 12:00-12:45 (Lunch) in every queue of
+    its device but the last (so Dee is paused over support and sales, not over all three),
+    removed at 17:00."""
+    rows = []
+    for day in range(3):
+        base = DAY + timedelta(days=day)
+        for interface, (name, members) in devices.items():
+            for i, queue in enumerate(members):
+                for at, present, paused in ((8, True, False), (12, True, i < len(members) - 1),
+                                            (12.75, True, False), (17, False, False)):  # fmt: skip
+                    rows.append(MemberState(
+                        pbx="p", queue=queue, interface=interface, member_name=name,
+                        status=1, paused=paused, paused_reason="Lunch" if paused else None,
+                        in_call=False, calls_taken=0, since=base + timedelta(hours=at),
+                        present=present, penalty=0, ringinuse=False, membership="dynamic",
+                    ))  # fmt: skip
+    return sorted(rows, key=lambda r: r.since)
+
+
+def _team_talk(call_id: str, queue: str, agent: str, day: int, hour: float) -> QueueCall:
+    entered = DAY + timedelta(days=day, hours=hour)
+    return QueueCall(
+        pbx="p", queue=queue, call_id=call_id, linkedid=call_id, caller_num="555",
+        caller_name=None, entered_at=entered, position=1, outcome="answered", wait_s=10.0,
+        answered_at=entered + timedelta(seconds=10), agent=agent, interface=None,
+        talk_s=600.0, ended_by="agent", ended_at=entered, ring_attempts=1, source="ami",
+        gap=False, left_position=None,
+    )  # fmt: skip
+
+
+_TEAM_TALKS = [_team_talk("a1", "support", "Ann", 0, 9), _team_talk("a2", "sales", "Ann", 1, 10),
+               _team_talk("b1", "sales", "Ben", 0, 14), _team_talk("b2", "vip", "Ben", 1, 15),
+               _team_talk("c1", "vip", "Cid", 2, 9)]  # fmt: skip
+
+
+def _read_from_rows(con: duckdb.DuckDBPyConnection, params: dict[str, object]) -> bool:
+    """Whether agent_summary reads these whole UTC days from kept rows: with the presence
+    changes gone (rolled back), a fold finds no presence at all."""
+    con.execute("BEGIN TRANSACTION")
+    con.execute("DELETE FROM member_changes")
+    frame = queries.run("agent_summary", con, **params)
+    con.execute("ROLLBACK")
+    return bool(frame["logged_in_s"].notna().any())
+
+
+@pytest.mark.parametrize(
+    ("devices", "talks", "chosen", "from_rows"),
+    [
+        (_TEAM, _TEAM_TALKS, ["support", "sales"], True),  # Ann all, Ben one (sales)
+        (_TEAM, _TEAM_TALKS, ["sales", "vip"], True),  # Ann one, Ben all, Cid all
+        (_TEAM, _TEAM_TALKS, ["support", "vip"], True),
+        # Ben answering in support, not his row's queue (sales): his fold counts it.
+        (
+            _TEAM,
+            [*_TEAM_TALKS, _team_talk("b3", "support", "Ben", 1, 9)],
+            ["support", "sales"],
+            False,
+        ),
+        # Ann answering in vip (unchosen) under all queues' rows: they count it, the fold not.
+        (
+            _TEAM,
+            [*_TEAM_TALKS, _team_talk("a3", "vip", "Ann", 2, 10)],
+            ["support", "sales"],
+            False,
+        ),
+        (_TEAM | _DEE, _TEAM_TALKS, ["support", "sales"], False),  # Dee: 2 of her 3
+        (_TEAM | _DEE, _TEAM_TALKS, ["support", "sales", "vip"], True),
+    ],
+)
+def test_several_queues_read_kept_rows_where_they_equal_the_fold(
+    tmp_path: Path,
+    devices: dict[str, tuple[str, tuple[str, ...]]],
+    talks: list[QueueCall],
+    chosen: list[str],
+    from_rows: bool,
+) -> None:
+    with Store(tmp_path / "team.duckdb", flush_interval_s=0.05) as store:
+        for row in _team_rows(devices):
+            store.put(row)
+        for stay in talks:
+            store.put(stay)
+        store.flush()
+        con = store.cursor()
+        whole_days: dict[str, object] = {"start": _at(0), "end": _at(3), "queues": chosen}
+        assert _read_from_rows(con, whole_days) is from_rows
+        cases: list[dict[str, object]] = [
+            whole_days,
+            {"start": _at(0, 11), "end": _at(2, 13), "queues": chosen},
+            {"queues": chosen, "agents": ["Ben"]},
+        ]
+        for params in cases:
+            _same_as_the_fold(con, params)
