@@ -138,6 +138,8 @@ device_time AS (
       AND (d.queue IS NOT DISTINCT FROM (SELECT q FROM cut)
            OR list_contains((SELECT qs FROM cut), d.queue))
     UNION ALL
+    -- The hours before the days and after them: two scans of one range each, which DuckDB
+    -- narrows to their row groups (the whole days' own hours lie between the two).
     SELECT h.pbx, h.interface, h.queue, false, h.reason, h.logged_in_s, h.pause_s, h.talk_s
     FROM agent_hours AS h
     WHERE h.hour >= (SELECT l_lo FROM cut) AND h.hour < (SELECT l_hi FROM cut)
