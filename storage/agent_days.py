@@ -45,7 +45,7 @@ import duckdb
 log = logging.getLogger(__name__)
 
 TABLES = ("agent_hours", "agent_days", "agent_days_state", "agent_days_pending")
-DAY_US, HOUR_US = 86_400_000_000, 3_600_000_000
+HOUR_US = 3_600_000_000
 # The hours held are those before the one before the current hour: a stay is written when it
 # ends, dated from when it entered, and one that entered in a held hour has that hour
 # recomputed (its talk); with the current hour alone live, every batch in the first minutes
@@ -81,7 +81,7 @@ def refresh(
     started = time.monotonic()
     # A rename, or the clock set back past the held hours: everything again.
     if everything or not state or state[0][1] != key or int(state[0][0]) > held:
-        _recompute(con, None, held, held)
+        _recompute(con, None, held, held)  # every hour: older ones than the window go too
         con.execute("DELETE FROM agent_days_pending")  # every day is recomputed
         con.execute("DELETE FROM agent_days_state")
         reach = _reach(con, None, held)
@@ -103,12 +103,13 @@ def refresh(
         spans.append((kept, held))
     if len(spans) == 2 and spans[0][1] >= spans[1][0]:
         spans = [(min(spans[0][0], spans[1][0]), held)]
+    upto = max(kept, held)
     for lo, hi in spans:
-        _recompute(con, lo, hi, max(kept, held))
+        _recompute(con, lo, hi, upto)
         reach = max(reach, _reach(con, lo, hi))
+    if _hours_from(upto) > _hours_from(kept):  # a day passed: the kept hours slide
+        con.execute(_DELETE_HOURS, {"lo": None, "hi": _hours_from(upto)})
     if spans or since is not None:
-        upto = max(kept, held)
-        con.execute(_DELETE_HOURS, {"lo": None, "hi": _hours_from(upto)})  # the kept hours slide
         con.execute("DELETE FROM agent_days_state")
         con.execute(_STATE, {"upto": upto, "from": _hours_from(upto), "key": key, "reach": reach})
 
@@ -131,9 +132,9 @@ def _recompute(con: duckdb.DuckDBPyConnection, lo: int | None, hi: int, held: in
         days = {"lo": day_lo, "hi": day_hi}
         con.execute(_DELETE_DAYS, days)
         con.execute(_INSERT_DAYS, days | {"secs": 86400})
+    con.execute(_DELETE_HOURS, {"lo": lo, "hi": hi})
     hour_lo = max(lo if lo is not None else 0, _hours_from(held))
     if hour_lo < hi:
-        con.execute(_DELETE_HOURS, {"lo": hour_lo, "hi": hi})
         con.execute(_INSERT_HOURS, {"lo": hour_lo, "hi": hi, "secs": 3600})
 
 
@@ -152,8 +153,7 @@ def defer(con: duckdb.DuckDBPyConnection, since: datetime) -> None:
     recomputing agent_days: a queue_log import recomputes once, at its end (`settle`), since
     each recompute runs from its first day up to today, and the import's presence is only
     right once its rows are put in time order (presence.order_members)."""
-    day = int(since.timestamp() * 1e6) // DAY_US
-    con.execute("INSERT INTO agent_days_pending VALUES ($day)", {"day": day})
+    con.execute("INSERT INTO agent_days_pending VALUES ($day)", {"day": _hour(since) // 24})
 
 
 def settle(con: duckdb.DuckDBPyConnection) -> None:
@@ -161,7 +161,7 @@ def settle(con: duckdb.DuckDBPyConnection) -> None:
     transaction."""
     first = con.execute("SELECT min(since_day) FROM agent_days_pending").fetchone()
     if first is not None and first[0] is not None:
-        refresh(con, datetime.fromtimestamp(int(first[0]) * DAY_US // 1_000_000, UTC))
+        refresh(con, datetime.fromtimestamp(int(first[0]) * 86400, UTC))
         con.execute("DELETE FROM agent_days_pending")
 
 
