@@ -109,12 +109,10 @@ cut AS (
                  one AND hs >= w AND hs < CASE WHEN a < b THEN a * 24 + 1 ELSE he END AS lead,
                  one AND a < b AND b * 24 >= w AS trail
           FROM (SELECT CAST($queues AS VARCHAR[]) IS NULL
-                           OR len(list_distinct(CAST($queues AS VARCHAR[]))) = 1
-                           OR (SELECT ok FROM several) AS one,
+                           OR len(list_distinct(CAST($queues AS VARCHAR[]))) = 1 OR v.ok AS one,
                        CASE WHEN len(list_distinct(CAST($queues AS VARCHAR[]))) = 1
                             THEN CAST($queues AS VARCHAR[])[1] END AS q,
-                       CASE WHEN (SELECT ok FROM several) THEN CAST($queues AS VARCHAR[])
-                       END AS qs,
+                       CASE WHEN v.ok THEN CAST($queues AS VARCHAR[]) END AS qs,
                        r.reach, r.hi,
                        coalesce((epoch_us(CAST($start AS TIMESTAMPTZ)) + 86400000000 - 1)
                                 // 86400000000, 0) AS a,
@@ -126,7 +124,7 @@ cut AS (
                              // 3600000000, s.upto_hour) AS he,
                        s.hours_from AS w, 9223372036854775807 AS never
                 FROM (SELECT max(upto_hour) AS upto_hour, max(hours_from) AS hours_from
-                      FROM agent_days_state) AS s, reach AS r))
+                      FROM agent_days_state) AS s, reach AS r, several AS v))
 ),
 device_time AS (
     -- Per device (and day or hour, and pause reason) its logged-in, paused and observed
@@ -139,7 +137,8 @@ device_time AS (
            OR list_contains((SELECT qs FROM cut), d.queue))
     UNION ALL
     -- The hours before the days and after them: two scans of one range each, which DuckDB
-    -- narrows to their row groups (the whole days' own hours lie between the two).
+    -- narrows to their row groups; one scan of the two ranges OR-ed read all of agent_hours
+    -- (685k rows at 10M callers, 2.8 ms).
     SELECT h.pbx, h.interface, h.queue, false, h.reason, h.logged_in_s, h.pause_s, h.talk_s
     FROM agent_hours AS h
     WHERE h.hour >= (SELECT l_lo FROM cut) AND h.hour < (SELECT l_hi FROM cut)
