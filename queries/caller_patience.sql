@@ -20,7 +20,7 @@ ends AS (
            CASE WHEN w.answered THEN w.stays ELSE w.abandoned END AS ended,
            CASE WHEN w.answered THEN 0 ELSE w.abandoned END AS gave_up
     FROM stay_waits_in($start, $end) AS w, p
-    WHERE p.queues IS NULL OR list_contains(p.queues, w.queue)
+    WHERE w.wait_whole_s IS NOT NULL AND (p.queues IS NULL OR list_contains(p.queues, w.queue))
 ),
 per_second AS (
     -- Seconds at which waits ended, and second 0 for every queue (the curve's start).

@@ -46,13 +46,15 @@ def dataset_connection(folder: Path | str) -> duckdb.DuckDBPyConnection:
         relation = con.read_parquet(files, union_by_name=True)
         relation.create_view(table, replace=True)
     # An export written before the rollups were exported lacks them, or has them with an older
-    # version's columns: computed here from the exported stays, as the store would.
-    older = bool(rollups.reshaped(con))
+    # version's columns or rows (stay_waits without the stays of unknown wait): computed here
+    # from the exported stays, as the store would.
+    exported = set(rollups.TABLES) <= set(manifest.tables)
+    older = bool(rollups.reshaped(con)) or (exported and rollups.stale(con))
     if older:  # every exported rollup back to an empty table, for rebuild to fill
         views = {row[0] for row in con.execute("SELECT view_name FROM duckdb_views()").fetchall()}
         for view in set(rollups.TABLES) & views:
             rollups.replace_with_empty(con, view)
-    if older or not set(rollups.TABLES) <= set(manifest.tables):
+    if older or not exported:
         rollups.rebuild(con, callers=True)
     # Not exported: agent_summary's presence changes, computed from the exported changelog
     # (its files keep the store's rowid, the order they fold by).

@@ -108,7 +108,7 @@ waits AS (
     -- The whole-second wait histogram of the range (stay_waits_in, storage/schema.sql).
     SELECT w.queue, w.answered, w.wait_whole_s, sum(w.stays) AS n
     FROM stay_waits_in($start, $end) AS w, p
-    WHERE p.queues IS NULL OR list_contains(p.queues, w.queue)
+    WHERE w.wait_whole_s IS NOT NULL AND (p.queues IS NULL OR list_contains(p.queues, w.queue))
     GROUP BY ALL
 ),
 ranked AS (

@@ -17,26 +17,25 @@ bands(band, from_s, to_s) AS (
     VALUES ('0-10', 0, 10), ('10-20', 10, 20), ('20-30', 20, 30), ('30-45', 30, 45),
            ('45-60', 45, 60), ('60-90', 60, 90), ('90-120', 90, 120), ('120+', 120, NULL)
 ),
-queue_list AS (
-    -- Every queue with stays in the range, and its answered stays (an unknown wait too).
-    SELECT q.queue, whole(sum(q.stays) FILTER (WHERE q.outcome = 'answered')) AS answered_all
-    FROM stay_quarters_in($start, $end, NULL, 5) AS q, p
-    WHERE p.queues IS NULL OR list_contains(p.queues, q.queue)
-    GROUP BY q.queue
-),
 per_band AS (
     -- The whole-second wait histogram (stay_waits_in, storage/schema.sql) folded into bands:
-    -- for whole-second edges a < wait_s <= b exactly when a < ceil(wait_s) <= b.
+    -- for whole-second edges a < wait_s <= b exactly when a < ceil(wait_s) <= b. It holds
+    -- every stay, those of unknown wait under a NULL wait and band.
     SELECT w.queue,
            CASE WHEN w.wait_whole_s <= 10 THEN 0 WHEN w.wait_whole_s <= 20 THEN 10
                 WHEN w.wait_whole_s <= 30 THEN 20 WHEN w.wait_whole_s <= 45 THEN 30
                 WHEN w.wait_whole_s <= 60 THEN 45 WHEN w.wait_whole_s <= 90 THEN 60
-                WHEN w.wait_whole_s <= 120 THEN 90 ELSE 120 END AS from_s,
+                WHEN w.wait_whole_s <= 120 THEN 90 WHEN w.wait_whole_s > 120 THEN 120
+           END AS from_s,
            sum(w.stays) FILTER (WHERE w.answered) AS answered,
            sum(w.stays) FILTER (WHERE NOT w.answered) AS lost
     FROM stay_waits_in($start, $end) AS w, p
     WHERE p.queues IS NULL OR list_contains(p.queues, w.queue)
     GROUP BY ALL
+),
+queue_list AS (
+    -- Every queue with stays in the range, and its answered stays (an unknown wait too).
+    SELECT queue, whole(sum(answered)) AS answered_all FROM per_band GROUP BY queue
 ),
 counted AS (
     SELECT q.queue, b.band, b.from_s, b.to_s, q.answered_all,

@@ -293,7 +293,7 @@ def stale(con: duckdb.DuckDBPyConnection) -> bool:
 # Pairs: the rows, and what a rollup holds of them (each table read once: this runs at open).
 _COUNTS = """
 WITH c AS (
-    SELECT count(*) AS stays, count(wait_s) AS waits,
+    SELECT count(*) AS stays,
            count(*) FILTER (WHERE outcome = 'answered' AND agent IS NOT NULL) AS answered
     FROM queue_calls
 ),
@@ -302,7 +302,7 @@ a AS (
     FROM agent_counts
 )
 SELECT c.stays, (SELECT coalesce(sum(stays), 0) FROM stay_quarters),
-       c.waits, (SELECT coalesce(sum(stays), 0) FROM stay_waits),
+       c.stays, (SELECT coalesce(sum(stays), 0) FROM stay_waits),
        c.answered, a.answered,
        (SELECT count(agent) FROM ring_attempts), a.attempts
 FROM c, a"""

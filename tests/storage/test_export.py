@@ -7,6 +7,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
@@ -243,3 +244,26 @@ def test_an_export_of_an_older_version_gets_its_rollups_computed(
     got = queries.run("totals", queries.dataset_connection(out))
     assert want["multi_stay_callers"].iloc[0] > 0
     pd.testing.assert_frame_equal(got, want)
+
+
+def test_an_export_whose_waits_lack_the_unknown_ones_gets_them_computed(
+    day: Store, tmp_path: Path
+) -> None:
+    # stay_waits as exported before it held the stays of unknown wait: same columns, fewer
+    # stays than queue_calls; the dataset connection counts them and computes it again.
+    out = tmp_path / "export"
+    export(day.cursor(), out, now=AFTER)
+    manifest = read_manifest(out)
+    assert manifest is not None
+    for file in manifest.files("stay_waits"):
+        table = pq.read_table(out / file)
+        pq.write_table(table.filter(pc.is_valid(table["wait_whole_s"])), out / file)
+    con = queries.dataset_connection(out)
+    stays = "SELECT (SELECT count(*) FROM queue_calls), (SELECT sum(stays) FROM stay_waits)"
+    ((counted, kept),) = con.execute(stays).fetchall()
+    assert counted == kept == day.cursor().execute(stays).fetchall()[0][1]
+    assert con.execute("SELECT count(*) FROM stay_waits WHERE wait_whole_s IS NULL").fetchall()[0][
+        0
+    ]
+    for name in ("wait_distribution", "queue_summary"):
+        pd.testing.assert_frame_equal(queries.run(name, con), queries.run(name, day.cursor()))

@@ -51,6 +51,8 @@ def _stays(n: int, seed: int = 7) -> list[QueueCall]:
         entered = DAY + timedelta(seconds=rnd.uniform(0, 3 * 86400))
         outcome = rnd.choice(OUTCOMES)
         wait = None if outcome == "unknown" else round(rnd.expovariate(1 / 25), 3)
+        if outcome == "answered" and i % 17 == 0:
+            wait = None  # answered, its wait unknown (a queue_log COMPLETE without CONNECT)
         answered = outcome == "answered"
         talk = round(rnd.lognormvariate(5, 0.6), 3) if answered else None
         stays.append(QueueCall(
@@ -206,6 +208,20 @@ def test_a_file_without_rollups_gets_them_at_open(tmp_path: Path) -> None:
         _tables(store)
 
 
+def test_a_file_whose_waits_lack_the_unknown_ones_gets_them_at_open(tmp_path: Path) -> None:
+    # stay_waits as a version before the stays of unknown wait were in it kept it: only known
+    # waits, the column NOT NULL. Counted against the stays, it is made again.
+    path = tmp_path / "old.duckdb"
+    assert _old_file(
+        path,
+        "DELETE FROM stay_waits WHERE wait_whole_s IS NULL; "
+        "ALTER TABLE stay_waits ALTER COLUMN wait_whole_s SET NOT NULL",
+    )
+    with Store(path) as store:
+        tables = _tables(store)
+        assert tables["stay_waits"].wait_whole_s.isna().any()
+
+
 def test_a_file_of_another_version_opens_with_new_targets(tmp_path: Path) -> None:
     # Rollups with an older version's columns, and a [[queue]] threshold that changed since:
     # the tables are made again before the new threshold recounts them.
@@ -288,6 +304,15 @@ def test_wait_bands_and_reasons_equal_the_stays_for_any_range(
         if pd.notna(row.to_s):
             mine = mine[mine.wait_s <= row.to_s]
         assert (row.answered, row.lost) == (mine.answered.sum(), (~mine.answered).sum()), row
+    # answered_within_pct is of every answered stay, those of unknown wait too.
+    for queue, rows in bands.groupby("queue"):
+        mine = raw[raw.queue == queue]
+        known = (mine.answered & mine.wait_s.notna()).sum()
+        assert rows.answered_within.iloc[-1] == known
+        answered = mine.answered.sum()
+        pct = 100 * known / answered if answered else float("nan")  # NULL: none answered
+        assert rows.answered_within_pct.iloc[-1] == pytest.approx(pct, nan_ok=True)
+    assert set(bands.queue) == set(raw.queue)
     reasons = queries.run("unanswered_by_reason", con, start=start, end=end)
     assert reasons["calls"].sum() == (~raw.answered).sum()
 
