@@ -18,11 +18,10 @@ reasons(reason, rank) AS (
            ('exitwithkey', 5), ('unknown', 6)
 ),
 quarters AS (
-    -- The range's stays summed per UTC quarter-hour (stay_quarters_in, storage/schema.sql).
+    -- The range's stays summed per UTC quarter-hour (stay_outcomes_in, storage/schema.sql).
     SELECT q.queue, q.stays, q.waits, q.wait_sum_s,
            CASE WHEN q.short THEN 'short_abandon' ELSE q.outcome END AS reason
-    FROM stay_quarters_in($start, $end, NULL,
-                          coalesce(CAST($short_abandon_s AS DOUBLE), 5)) AS q, p
+    FROM stay_outcomes_in($start, $end, coalesce(CAST($short_abandon_s AS DOUBLE), 5)) AS q, p
     WHERE p.queues IS NULL OR list_contains(p.queues, q.queue)
 ),
 counted AS (

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
+import duckdb
 import pandas as pd
+import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
@@ -228,20 +231,29 @@ def _own(name: str, params: dict[str, datetime]) -> dict[str, datetime]:
     return {k: v for k, v in params.items() if k in queries.load(name).params}
 
 
+def _older_export(
+    day: Store, out: Path, table: str, change: Callable[[pa.Table], pa.Table]
+) -> duckdb.DuckDBPyConnection:
+    """The day exported into `out`, then each file of `table` rewritten by `change` (as an
+    older version wrote it); a dataset connection on it."""
+    export(day.cursor(), out, now=AFTER)
+    manifest = read_manifest(out)
+    assert manifest is not None
+    for file in manifest.files(table):
+        pq.write_table(change(pq.read_table(out / file)), out / file)
+    return queries.dataset_connection(out)
+
+
 def test_an_export_of_an_older_version_gets_its_rollups_computed(
     day: Store, tmp_path: Path
 ) -> None:
     # caller_stays as exported before it held its callers' figures: the dataset connection
     # computes every rollup from the exported stays instead of reading them.
-    out = tmp_path / "export"
-    export(day.cursor(), out, now=AFTER)
-    manifest = read_manifest(out)
-    assert manifest is not None
-    for file in manifest.files("caller_stays"):
-        table = pq.read_table(out / file)
-        pq.write_table(table.drop_columns(["caller_wait_s"]), out / file)
+    con = _older_export(
+        day, tmp_path / "export", "caller_stays", lambda t: t.drop_columns(["caller_wait_s"])
+    )
     want = queries.run("totals", day.cursor())
-    got = queries.run("totals", queries.dataset_connection(out))
+    got = queries.run("totals", con)
     assert want["multi_stay_callers"].iloc[0] > 0
     pd.testing.assert_frame_equal(got, want)
 
@@ -251,19 +263,13 @@ def test_an_export_whose_waits_lack_the_unknown_ones_gets_them_computed(
 ) -> None:
     # stay_waits as exported before it held the stays of unknown wait: same columns, fewer
     # stays than queue_calls; the dataset connection counts them and computes it again.
-    out = tmp_path / "export"
-    export(day.cursor(), out, now=AFTER)
-    manifest = read_manifest(out)
-    assert manifest is not None
-    for file in manifest.files("stay_waits"):
-        table = pq.read_table(out / file)
-        pq.write_table(table.filter(pc.is_valid(table["wait_whole_s"])), out / file)
-    con = queries.dataset_connection(out)
+    con = _older_export(
+        day, tmp_path / "export", "stay_waits", lambda t: t.filter(pc.is_valid(t["wait_whole_s"]))
+    )
     stays = "SELECT (SELECT count(*) FROM queue_calls), (SELECT sum(stays) FROM stay_waits)"
     ((counted, kept),) = con.execute(stays).fetchall()
     assert counted == kept == day.cursor().execute(stays).fetchall()[0][1]
-    assert con.execute("SELECT count(*) FROM stay_waits WHERE wait_whole_s IS NULL").fetchall()[0][
-        0
-    ]
+    unknown = "SELECT count(*) FROM stay_waits WHERE wait_whole_s IS NULL"
+    assert con.execute(unknown).fetchall()[0][0] > 0
     for name in ("wait_distribution", "queue_summary"):
         pd.testing.assert_frame_equal(queries.run(name, con), queries.run(name, day.cursor()))

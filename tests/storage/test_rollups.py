@@ -290,7 +290,7 @@ def test_wait_bands_and_reasons_equal_the_stays_for_any_range(
 ) -> None:
     con = store_with_stays.cursor()
     raw = con.execute(
-        "SELECT queue, outcome = 'answered' AS answered, wait_s FROM queue_calls "
+        "SELECT queue, outcome, outcome = 'answered' AS answered, wait_s FROM queue_calls "
         "WHERE entered_at >= $t0 AND entered_at < $t1",
         _bounds(start, end),
     ).df()
@@ -313,8 +313,19 @@ def test_wait_bands_and_reasons_equal_the_stays_for_any_range(
         pct = 100 * known / answered if answered else float("nan")  # NULL: none answered
         assert rows.answered_within_pct.iloc[-1] == pytest.approx(pct, nan_ok=True)
     assert set(bands.queue) == set(raw.queue)
-    reasons = queries.run("unanswered_by_reason", con, start=start, end=end)
-    assert reasons["calls"].sum() == (~raw.answered).sum()
+    # Each reason's stays and mean wait, with the default short abandons (whole quarters from
+    # stay_quarters) and others (every stay folded).
+    for short in (5.0, 12.5):
+        reasons = queries.run(
+            "unanswered_by_reason", con, start=start, end=end, short_abandon_s=short
+        ).set_index(["queue", "reason"])
+        lost = raw[~raw.answered].assign(reason=raw.outcome)
+        lost.loc[(lost.outcome == "abandoned") & (lost.wait_s < short), "reason"] = "short_abandon"
+        want = lost.groupby(["queue", "reason"]).wait_s.agg(["size", "mean"])
+        assert reasons.calls.sum() == len(lost)
+        mine = reasons.loc[want.index]
+        assert mine.calls.tolist() == want["size"].tolist()
+        assert mine.wait_avg_s.to_numpy() == pytest.approx(want["mean"].to_numpy(), nan_ok=True)
 
 
 @pytest.mark.parametrize(("start", "end"), RANGES)
