@@ -264,16 +264,16 @@ WHERE c.entered_at >= fold_lo(lo, hi, skip_lo, skip_hi)
   AND c.entered_at < fold_hi(lo, hi, skip_lo, skip_hi)
   AND NOT (c.entered_at >= skip_lo AND c.entered_at < skip_hi);
 
+-- A short abandon: the caller hung up after waiting less than short_under seconds.
+CREATE OR REPLACE MACRO short_abandon(outcome, wait_s, short_under) AS
+    coalesce(outcome = 'abandoned' AND wait_s < short_under, false);
+
 -- The stays that entered in [lo, hi) summed per PBX, queue, UTC quarter-hour, outcome and short
 -- abandon (abandoned with wait_s < short_under). Every figure is a count, sum, min or max, so
 -- buckets and edges add up. within_sl counts wait_s <= sl_s; within_sl_whole_s the same on
 -- Asterisk's whole-second clock (see queue_summary). dumped counts the stays in which a member
 -- answered and hung up during the announcement (a ring attempt 'dumped', AGENTDUMP; the caller
 -- keeps waiting, so it is not an outcome); the writer stores a stay after its ring attempts.
--- A short abandon: the caller hung up after waiting less than short_under seconds.
-CREATE OR REPLACE MACRO short_abandon(outcome, wait_s, short_under) AS
-    coalesce(outcome = 'abandoned' AND wait_s < short_under, false);
-
 CREATE OR REPLACE MACRO stay_quarters_of(lo, hi, sl_override, short_under,
                                          skip_lo := 'infinity'::TIMESTAMPTZ,
                                          skip_hi := 'infinity'::TIMESTAMPTZ) AS TABLE
@@ -327,7 +327,8 @@ SELECT pbx, queue, bucket_floor(entered_at, 86400) AS bucket, outcome = 'answere
        CAST(ceil(wait_s) AS INTEGER) AS wait_whole_s, count(*) AS stays,
        count(*) FILTER (WHERE outcome = 'abandoned') AS abandoned
 FROM queue_calls
-WHERE entered_at >= fold_lo(lo, hi, skip_lo, skip_hi) AND entered_at < fold_hi(lo, hi, skip_lo, skip_hi)
+WHERE entered_at >= fold_lo(lo, hi, skip_lo, skip_hi)
+  AND entered_at < fold_hi(lo, hi, skip_lo, skip_hi)
   AND NOT (entered_at >= skip_lo AND entered_at < skip_hi)
 GROUP BY ALL;
 
@@ -371,8 +372,8 @@ ALTER TABLE stay_waits ALTER COLUMN wait_whole_s DROP NOT NULL;
 -- A range [start, end) read from a rollup: its whole buckets [q0, q1) from the table, the rest
 -- of the range (its partial edges; the whole range when `stored` is false, i.e. for thresholds
 -- other than the stored ones) from the stays, by the macro that computes the table's rows.
--- When q0 >= q1 there are no whole buckets and nothing is skipped. (DuckDB prunes row groups
--- on the "in [t0, t1) but not in [q0, q1)" filter: the edges read only their own.)
+-- When q0 >= q1 there are no whole buckets and nothing is skipped. (The folds scan [fold_lo,
+-- fold_hi) and drop [q0, q1): the edges read only their own row groups.)
 CREATE OR REPLACE MACRO rollup_q0(start, width_s, stored) AS
     CASE WHEN stored THEN bucket_ceil(range_lo(start), width_s) ELSE 'infinity'::TIMESTAMPTZ END;
 CREATE OR REPLACE MACRO rollup_q1(stop, width_s) AS bucket_floor(range_hi(stop), width_s);
@@ -396,7 +397,8 @@ SELECT pbx, queue, bucket_floor(entered_at, 900) AS bucket, outcome,
        short_abandon(outcome, wait_s, short_under) AS short,
        count(*) AS stays, count(wait_s) AS waits, sum(wait_s) AS wait_sum_s
 FROM queue_calls
-WHERE entered_at >= fold_lo(lo, hi, skip_lo, skip_hi) AND entered_at < fold_hi(lo, hi, skip_lo, skip_hi)
+WHERE entered_at >= fold_lo(lo, hi, skip_lo, skip_hi)
+  AND entered_at < fold_hi(lo, hi, skip_lo, skip_hi)
   AND NOT (entered_at >= skip_lo AND entered_at < skip_hi)
 GROUP BY ALL;
 CREATE OR REPLACE MACRO stay_outcomes_in(start, stop, short_under) AS TABLE
