@@ -835,7 +835,7 @@ device_time AS (
     WHERE NOT m.shared
 ),
 slot_time AS (
-    -- Each piece cut at UTC hours (3600e6 microseconds).
+    -- Each piece cut at its slots (`unit` microseconds: a UTC day, or an hour).
     SELECT pbx, interface, slot, logged_in, paused,
            CASE WHEN logged_in AND paused THEN reason END AS reason,
            (least(hi_us, (slot + 1) * unit) - greatest(lo_us, slot * unit)) / 1e6
