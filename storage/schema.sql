@@ -807,15 +807,20 @@ pieces AS (
 covered AS (
     -- Each piece against each of the device's memberships: the membership's latest interval
     -- begun by then (an ASOF join, linear where a range join would be quadratic) holds the
-    -- piece when it lasts to the piece's end.
+    -- piece when it lasts to the piece's end. Both ASOF joins here order one row value
+    -- (the keys, then the time) and check the keys after, with no equality keys: DuckDB
+    -- hash-partitions those into bins by its estimate of the rows, thousands here, and an
+    -- edge of a few dozen pieces took 3-15 ms per join (bench/README.md, session 11).
     SELECT g.w, g.pbx, g.interface, g.lo, g.hi, s.seq, s.present, s.paused, s.reason
-    FROM pieces AS g
-    JOIN (SELECT DISTINCT w, pbx, interface, queue FROM multi) AS m
-      ON m.w = g.w AND m.pbx = g.pbx AND m.interface = g.interface
+    FROM (SELECT g.*, m.queue
+          FROM pieces AS g
+          JOIN (SELECT DISTINCT w, pbx, interface, queue FROM multi) AS m
+            ON m.w = g.w AND m.pbx = g.pbx AND m.interface = g.interface
+          WHERE g.hi IS NOT NULL) AS g
     ASOF JOIN multi AS s
-      ON s.w = m.w AND s.pbx = m.pbx AND s.interface = m.interface AND s.queue = m.queue
-     AND g.lo >= s.lo
-    WHERE g.hi IS NOT NULL AND s.hi >= g.hi
+      ON (g.w, g.pbx, g.interface, g.queue, g.lo) >= (s.w, s.pbx, s.interface, s.queue, s.lo)
+    WHERE s.w = g.w AND s.pbx = g.pbx AND s.interface = g.interface AND s.queue = g.queue
+      AND s.hi >= g.hi
 ),
 device_time AS (
     -- In epoch microseconds: integer arithmetic, where TIMESTAMPTZ arithmetic goes through
@@ -872,7 +877,8 @@ runs AS (
                WHERE NOT EXISTS (SELECT 1 FROM logged AS k
                                  WHERE k.w = l.w AND k.pbx = l.pbx
                                    AND k.interface = l.interface AND k.lo_us = l.hi_us)) AS e
-      ON e.w = s.w AND e.pbx = s.pbx AND e.interface = s.interface AND e.hi_us > s.lo_us
+      ON (e.w, e.pbx, e.interface, e.hi_us) > (s.w, s.pbx, s.interface, s.lo_us)
+    WHERE e.w = s.w AND e.pbx = s.pbx AND e.interface = s.interface
 ),
 run_slots AS (
     -- Runs and talks (below) both listed per slot they touch, so that matching them is a
