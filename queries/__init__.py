@@ -1,12 +1,15 @@
 """Named queries: every number Callboard shows comes from one `queries/<name>.sql` file.
 
-Each file opens with a comment header (title, definition, params). `run(name, con, **params)`
-binds the parameters (never formats them into SQL) and returns a pandas DataFrame; pages,
-notebooks, the CLI (`python -m queries`) and tests all call it.
+Each file opens with a comment header (title, definition, params, and optionally
+disabled_optimizers: DuckDB optimizers the query is planned without, each measured in
+bench/README.md). `run(name, con, **params)` binds the parameters (never formats them into
+SQL) and returns a pandas DataFrame; pages, notebooks, the CLI (`python -m queries`) and
+tests all call it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
 import warnings
 from dataclasses import dataclass
@@ -26,6 +29,7 @@ __all__ = ["dataset_connection", "dataset_files", "load", "names", "read", "run"
 
 QUERY_DIR = Path(__file__).parent
 _PARAM_RE = re.compile(r"\$([a-z_][a-z0-9_]*)")
+_OPTIMIZERS_RE = re.compile(r"[a-z_]+(,[a-z_]+)*")
 # The values a parameter may take, checked before any query runs (the SQL casts `bucket` to
 # an INTERVAL, which would also take values no page offers, or fail on text).
 CHOICES: dict[str, tuple[str, ...]] = {
@@ -48,6 +52,7 @@ class NamedQuery:
     params_help: str
     sql: str
     params: tuple[str, ...]
+    disabled_optimizers: str = ""  # DuckDB's setting while it runs: names, comma-separated
 
 
 def names() -> list[str]:
@@ -68,12 +73,15 @@ def load(name: str) -> NamedQuery:
             break
         body = line[2:].strip()
         label, sep, rest = body.partition(":")
-        if sep and label in ("title", "definition", "params"):
+        if sep and label in ("title", "definition", "params", "disabled_optimizers"):
             key = label
             header[key] = rest.strip()
         elif key:
             header[key] += " " + body
     params = tuple(dict.fromkeys(_PARAM_RE.findall(text)))
+    off = header.get("disabled_optimizers", "").replace(" ", "")
+    if off and not _OPTIMIZERS_RE.fullmatch(off):
+        raise QueryError(f"{name}: disabled_optimizers must be names and commas, not {_shown(off)}")
     return NamedQuery(
         name,
         header.get("title", name),
@@ -81,6 +89,7 @@ def load(name: str) -> NamedQuery:
         header.get("params", ""),
         text,
         params,
+        off,
     )
 
 
@@ -95,7 +104,16 @@ def run(name: str, con: duckdb.DuckDBPyConnection, **params: Any) -> pd.DataFram
         )
     values = {p: _checked(name, p, params.get(p)) for p in query.params}
     try:
-        return frame(con.execute(query.sql, values))
+        if not query.disabled_optimizers:
+            return frame(con.execute(query.sql, values))
+        # For this query only: the connection is the caller's, and other queries plan
+        # better with them (bench/README.md, session 11).
+        con.execute("SET disabled_optimizers = $off", {"off": query.disabled_optimizers})
+        try:
+            return frame(con.execute(query.sql, values))
+        finally:
+            with contextlib.suppress(duckdb.Error):  # the query's own error is the one to tell
+                con.execute("RESET disabled_optimizers")
     except duckdb.Error as e:
         raise QueryError(f"{name} failed: {_cut(str(e), ERROR_CHARS)}") from None
 

@@ -1,5 +1,6 @@
 """KPI query parameters: empty ranges, hostile values, the bucket whitelist, list parameters,
-the command line, and a definition in docs/kpis.md for every query."""
+the command line, a definition in docs/kpis.md for every query, and the optimizers a query
+turns off for itself."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import pytest
 
 import queries
@@ -92,3 +94,40 @@ def test_every_query_is_defined_in_the_kpi_document() -> None:
         assert f"`{name}`" in document, f"docs/kpis.md does not define {name}"
         query = queries.load(name)
         assert query.params_help or not query.params, f"{name}: its params are not described"
+
+
+def test_a_query_planned_without_an_optimizer_leaves_the_connection_as_it_was(
+    tmp_path: Path,
+) -> None:
+    # agent_summary's header turns DuckDB's statistics propagation off for it alone: the
+    # same rows as with it on, and the setting back to what it was after a run, or a failure.
+    query = queries.load("agent_summary")
+    assert query.disabled_optimizers == "statistics_propagation"
+    with Store(tmp_path / "o.duckdb") as store:
+        put_day(store)
+        con = store.cursor()
+        params = {"start": at("07:00:00"), "end": at("10:30:00")}
+        ours = queries.run("agent_summary", con, **params)
+        setting = "SELECT current_setting('disabled_optimizers')"
+        assert con.execute(setting).fetchone() == ("",)
+        plain = queries.frame(con.execute(query.sql, {p: params.get(p) for p in query.params}))
+        pd.testing.assert_frame_equal(ours, plain)
+        assert len(ours) == 4
+        with pytest.raises(QueryError, match="agent_summary failed: Conversion Error"):
+            queries.run("agent_summary", con, start="not a time")
+        assert con.execute(setting).fetchone() == ("",)
+
+
+def test_a_malformed_optimizer_list_is_refused_at_load(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "odd.sql").write_text(
+        "-- title: Odd\n-- disabled_optimizers: join_order; DROP TABLE x\nSELECT 1\n"
+    )
+    monkeypatch.setattr(queries, "QUERY_DIR", tmp_path)
+    queries.load.cache_clear()
+    try:
+        with pytest.raises(QueryError, match="odd: disabled_optimizers must be names and commas"):
+            queries.load("odd")
+    finally:
+        queries.load.cache_clear()
