@@ -185,27 +185,43 @@ def build_cases(con: duckdb.DuckDBPyConnection, frames: queries_pandas.Frames) -
     return cases
 
 
-def run_case(case: Case, runs: int) -> dict[str, Any]:
-    """Check the baselines against ours, then time the three (ours and flat interleaved)."""
-    ours_frame, ours_s = warm(case.ours)
-    flat_frame, flat_s = warm(case.flat)
-    checks = {"flat": differs(ours_frame, flat_frame)}
-    try:
-        pandas_frame, pandas_s = warm(case.pandas)
-        checks["pandas"] = differs(ours_frame, pandas_frame)
-    except queries_pandas.TooBig as e:  # printed as nan ms: not run, not a miss
-        say(f"    pandas not run: {e}")
-        pandas_s = math.nan
-    ours = time_it(case.ours, runs, ours_s)
-    flat = time_it(case.flat, runs, flat_s)
-    pandas = Timing(math.nan, 0) if math.isnan(pandas_s) else time_it(case.pandas, runs, pandas_s)
-    limit = YEAR_LIMIT_MS if case.span == "year" else LIMIT_MS
-    return {
-        "query": case.label, "range": case.span, "rows": len(ours_frame),
-        "ours": ours, "flat": flat, "pandas": pandas,
-        "vs_flat": ours.ms / flat.ms, "vs_pandas": pandas.ms / ours.ms, "limit": limit,
-        "checks": {k: v for k, v in checks.items() if v},
-    }  # fmt: skip
+def run_cases(cases: list[Case], runs: int) -> list[dict[str, Any]]:
+    """Time every case in each of its three forms, one form over all cases at a time (ours,
+    then flat, then pandas), each call right after its own warm-up; then check the
+    baselines' frames against ours.
+
+    One form at a time, not the three of a case together: DuckDB's first runs after seconds
+    of pandas work on the same process were 10-40 ms slower (bench/README.md, session 11),
+    and the form timed right after pandas was always ours. A service runs page queries
+    after page queries."""
+    timed: dict[str, list[tuple[pd.DataFrame | None, Timing]]] = {}
+    for form in ("ours", "flat", "pandas"):
+        timed[form] = []
+        for case in cases:
+            say(f"  {form}: {case.label} / {case.span}")
+            fn: Frame = getattr(case, form)
+            try:
+                frame, first_s = warm(fn)
+            except queries_pandas.TooBig as e:  # printed as nan ms: not run, not a miss
+                say(f"    pandas not run: {e}")
+                timed[form].append((None, Timing(math.nan, 0)))
+                continue
+            timed[form].append((frame, time_it(fn, runs, first_s)))
+    rows = []
+    for i, case in enumerate(cases):
+        ours_frame, ours = timed["ours"][i]
+        flat, pandas = timed["flat"][i][1], timed["pandas"][i][1]
+        assert ours_frame is not None
+        checks = {f: differs(ours_frame, frame) for f in ("flat", "pandas")
+                  if (frame := timed[f][i][0]) is not None}  # fmt: skip
+        limit = YEAR_LIMIT_MS if case.span == "year" else LIMIT_MS
+        rows.append({
+            "query": case.label, "range": case.span, "rows": len(ours_frame),
+            "ours": ours, "flat": flat, "pandas": pandas,
+            "vs_flat": ours.ms / flat.ms, "vs_pandas": pandas.ms / ours.ms, "limit": limit,
+            "checks": {k: v for k, v in checks.items() if v},
+        })  # fmt: skip
+    return rows
 
 
 def met(row: dict[str, Any]) -> str:
@@ -332,12 +348,8 @@ def main(argv: list[str] | None = None) -> int:
               f"{START:%Y-%m-%d} to {END:%Y-%m-%d}. pandas load (excluded from the table): "
               f"{load_s:.1f} s")  # fmt: skip
         only = set(args.only.split(",")) if args.only else None
-        rows = []
-        for case in build_cases(con, frames):
-            if only and case.query not in only:
-                continue
-            say(f"  {case.label} / {case.span}")
-            rows.append(run_case(case, args.runs))
+        cases = [c for c in build_cases(con, frames) if not only or c.query in only]
+        rows = run_cases(cases, args.runs)
         print()
         print_table(rows)
         print(f"\npandas with a boolean mask instead of a binary search would add "
