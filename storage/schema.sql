@@ -807,10 +807,10 @@ pieces AS (
 covered AS (
     -- Each piece against each of the device's memberships: the membership's latest interval
     -- begun by then (an ASOF join, linear where a range join would be quadratic) holds the
-    -- piece when it lasts to the piece's end. Both ASOF joins here order one row value
-    -- (the keys, then the time) and check the keys after, with no equality keys: DuckDB
-    -- hash-partitions those into bins by its estimate of the rows, thousands here, and an
-    -- edge of a few dozen pieces took 3-15 ms per join (bench/README.md, session 11).
+    -- piece when it lasts to the piece's end. This join and `runs`' below order one row
+    -- value (the keys, then the time) and check the keys after, with no equality keys:
+    -- DuckDB hash-partitions those into bins by its estimate of the rows, thousands here,
+    -- and an edge of a few dozen pieces took 3-15 ms per join (bench/README.md, session 11).
     SELECT g.w, g.pbx, g.interface, g.lo, g.hi, s.seq, s.present, s.paused, s.reason
     FROM (SELECT g.*, m.queue
           FROM pieces AS g
@@ -877,7 +877,7 @@ runs AS (
                WHERE NOT EXISTS (SELECT 1 FROM logged AS k
                                  WHERE k.w = l.w AND k.pbx = l.pbx
                                    AND k.interface = l.interface AND k.lo_us = l.hi_us)) AS e
-      ON (e.w, e.pbx, e.interface, e.hi_us) > (s.w, s.pbx, s.interface, s.lo_us)
+      ON (e.w, e.pbx, e.interface, e.hi_us) > (s.w, s.pbx, s.interface, s.lo_us)  -- (covered)
     WHERE e.w = s.w AND e.pbx = s.pbx AND e.interface = s.interface
 ),
 run_slots AS (
