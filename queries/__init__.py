@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import re
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -104,18 +105,26 @@ def run(name: str, con: duckdb.DuckDBPyConnection, **params: Any) -> pd.DataFram
         )
     values = {p: _checked(name, p, params.get(p)) for p in query.params}
     try:
-        if not query.disabled_optimizers:
+        with _planned_without(con, query.disabled_optimizers):
             return frame(con.execute(query.sql, values))
-        # For this query only: the connection is the caller's, and other queries plan
-        # better with them (bench/README.md, session 11).
-        con.execute("SET disabled_optimizers = $off", {"off": query.disabled_optimizers})
-        try:
-            return frame(con.execute(query.sql, values))
-        finally:
-            with contextlib.suppress(duckdb.Error):  # the query's own error is the one to tell
-                con.execute("RESET disabled_optimizers")
     except duckdb.Error as e:
         raise QueryError(f"{name} failed: {_cut(str(e), ERROR_CHARS)}") from None
+
+
+@contextlib.contextmanager
+def _planned_without(con: duckdb.DuckDBPyConnection, optimizers: str) -> Iterator[None]:
+    """DuckDB's `optimizers` (comma-separated; none: nothing done) off on `con` while the
+    block runs, and reset after: the connection is the caller's, and other queries plan
+    better with them (bench/README.md, session 11)."""
+    if not optimizers:
+        yield
+        return
+    con.execute("SET disabled_optimizers = $off", {"off": optimizers})
+    try:
+        yield
+    finally:
+        with contextlib.suppress(duckdb.Error):  # the query's own error is the one to tell
+            con.execute("RESET disabled_optimizers")
 
 
 # The column types `frame` converts through Arrow; any other type (DATE, DECIMAL, HUGEINT,
