@@ -459,9 +459,10 @@ def configure(con: duckdb.DuckDBPyConnection) -> None:
     """The settings every connection to Callboard's tables runs with (the store's, an
     export's, the benchmarks')."""
     con.execute("SET TimeZone = 'UTC'")
-    # DuckDB 2.0 runs an ASOF JOIN whose left side it estimates at 64 rows or fewer as a
-    # nested loop. agent_time's (storage/schema.sql) is estimated at 0 rows and holds
+    # DuckDB 2.0 may run an ASOF JOIN whose left side it estimates at 64 rows or fewer as a
+    # nested loop. agent_time's (storage/schema.sql) were estimated at 0 rows and held
     # thousands for a range ending within a day: agent_summary of part of a day at 10M
-    # callers took 0.64 s instead of 0.15 (bench/README.md, session 7). GLOBAL: the readers'
-    # cursors get it too.
+    # callers took 0.64 s instead of 0.15 (bench/README.md, session 7). Since session 11 they
+    # have no equality keys and DuckDB keeps them ASOF joins anyway; this stays the guard for
+    # any ASOF join it would turn into a loop. GLOBAL: the readers' cursors get it too.
     con.execute("SET GLOBAL asof_loop_join_threshold = 0")
